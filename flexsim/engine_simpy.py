@@ -1,0 +1,173 @@
+"""The model of record: one run as a SimPy discrete-event simulation.
+
+Each seat (a person's use of one product) is a SimPy process that sleeps until its next charge
+attempt (a launch outside any window, or the renewal of a session still chargeable when its
+window ends) and asks the pool's ledger for the tokens. Pack arrivals and expiries are events of
+their own. Only those events are scheduled: the launches and sessions are drawn in bulk
+beforehand (`flexsim.behaviour`), so nothing else can change the ledger.
+
+Events at the same instant happen in a fixed order: expiries, then pack arrivals in the order of
+the scenario, then top-up arrivals, then charge attempts in seat order. That order is part of the
+model; the fast engine follows it too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from flexsim.behaviour import Behaviour
+from flexsim.ledger import DAY, Pack, PoolLedger
+from flexsim.plan import Plan
+from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
+from flexsim.usage import LAUNCH, Seat
+
+PRIO_EXPIRY = 1
+PRIO_LOT = 2
+PRIO_TOPUP = 3
+PRIO_SEAT = 10
+
+
+def _at(env: simpy.Environment, t: int, priority: int, callback=None) -> Event:
+    """An event at absolute time t with an explicit tie-break priority."""
+    event = Event(env)
+    event._ok = True
+    event._value = None
+    if callback is not None:
+        event.callbacks.append(callback)
+    env.schedule(event, priority, t - env.now)
+    return event
+
+
+def new_ledgers(plan: Plan) -> list[PoolLedger]:
+    """One ledger per pool, holding the packs bought before the horizon."""
+    ledgers = [PoolLedger(plan.alert[i], plan.topups[i], plan.first_topup_slot())
+               for i in range(plan.n_pools)]
+    for lot in plan.lots:
+        if lot.held:
+            ledgers[lot.pool].receive(Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day,
+                                           lot.tokens), 0)
+    return ledgers
+
+
+def launches_per_pool(plan: Plan, behaviour: Behaviour) -> np.ndarray:
+    return np.bincount(plan.seat_pool[behaviour.seat], minlength=plan.n_pools)
+
+
+def seat_sessions(plan: Plan, behaviour: Behaviour) -> list[list[tuple[int, int, int]]]:
+    """Chargeable sessions of every seat, in time order (short launches are free: left out)."""
+    sessions: list[list[tuple[int, int, int]]] = [[] for _ in range(plan.n_seats)]
+    keep = ~behaviour.short
+    for seat, start, in_use_end, charge_end in zip(
+            behaviour.seat[keep].tolist(), behaviour.start[keep].tolist(),
+            behaviour.in_use_end[keep].tolist(), behaviour.charge_end[keep].tolist(),
+            strict=True):
+        sessions[seat].append((start, in_use_end, charge_end))
+    return sessions
+
+
+class _Tally:
+    """Blocked attempts of one pool."""
+
+    def __init__(self) -> None:
+        self.launches = 0
+        self.renewals = 0
+        self.days: set[tuple[int, int]] = set()
+        self.first_day = -1
+
+    def blocked(self, seat: int, t: int, launch: bool) -> None:
+        if launch:
+            self.launches += 1
+        else:
+            self.renewals += 1
+        day = t // DAY
+        self.days.add((seat, day))
+        if self.first_day < 0:
+            self.first_day = day
+
+
+def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, launches,
+                  seat_tokens: np.ndarray) -> RunRecord:
+    counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), dtype=np.int64)
+    lot_consumed = np.zeros(len(plan.lots), dtype=np.int64)
+    lot_expired = np.zeros(len(plan.lots), dtype=np.int64)
+    for i, (ledger, tally) in enumerate(zip(ledgers, tallies, strict=True)):
+        ledger.check_conservation()
+        row = {
+            "tokens_purchased": ledger.bought, "tokens_consumed": ledger.consumed,
+            "tokens_expired": ledger.expired, "tokens_remaining": ledger.balance,
+            "launches": int(launches[i]), "charges": ledger.charges,
+            "blocked_launches": tally.launches, "blocked_renewals": tally.renewals,
+            "blocked_days": len(tally.days), "run_out_day": tally.first_day,
+            "alert_day": -1 if ledger.alert_day is None else ledger.alert_day,
+            "topups": ledger.topups_received,
+        }
+        for name, value in row.items():
+            counters[i, counter_index(name)] = value
+        for pack in ledger.all_packs:
+            if pack.slot < len(plan.lots):
+                lot_consumed[pack.slot] = pack.consumed
+                lot_expired[pack.slot] = pack.expired
+    spend = np.array([ledger.spend for ledger in ledgers], dtype=np.float64)
+    return RunRecord(run, counters, spend, lot_consumed, lot_expired, seat_tokens)
+
+
+def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
+    """Simulate one run with SimPy and return its record."""
+    env = simpy.Environment()
+    end = plan.end_time
+    ledgers = new_ledgers(plan)
+    tallies = [_Tally() for _ in ledgers]
+    seat_tokens = np.zeros(plan.n_seats, dtype=np.int64)
+
+    def wire(ledger: PoolLedger) -> None:
+        def on_receive(pack: Pack) -> None:
+            if pack.expires_day * DAY <= end:
+                _at(env, pack.expires_day * DAY, PRIO_EXPIRY,
+                    lambda _e, day=pack.expires_day: ledger.expire(day))
+
+        def on_order(day: int) -> None:
+            if day * DAY <= end:
+                _at(env, day * DAY, PRIO_TOPUP, lambda _e: ledger.receive_topup(day))
+        ledger.on_receive = on_receive
+        ledger.on_order = on_order
+        for pack in ledger.all_packs:  # held at start (and any top-up they set off)
+            on_receive(pack)
+        if ledger.outstanding is not None:
+            on_order(ledger.outstanding)
+
+    for ledger in ledgers:
+        wire(ledger)
+    for lot in plan.lots:
+        if not lot.held and lot.date_day * DAY <= end:
+            ledger = ledgers[lot.pool]
+            pack = Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens)
+            _at(env, lot.date_day * DAY, PRIO_LOT,
+                lambda _e, ledger=ledger, pack=pack, price=lot.price:
+                ledger.receive(pack, pack.date_day, price))
+
+    def seat_process(index: int, seat: Seat, ledger: PoolLedger, tally: _Tally, rate: int):
+        priority = PRIO_SEAT + index
+        while True:
+            t = seat.next_attempt()
+            if t is None or t > end:
+                return
+            yield _at(env, t, priority)
+            if ledger.charge(rate, t):
+                seat.charged(t)
+                seat_tokens[index] += rate
+            else:
+                if seat.in_use_at(t):
+                    tally.blocked(index, t, seat.pending == LAUNCH)
+                seat.blocked(t)
+
+    for index, sessions in enumerate(seat_sessions(plan, behaviour)):
+        if sessions:
+            pool = int(plan.seat_pool[index])
+            env.process(seat_process(index, Seat(sessions), ledgers[pool], tallies[pool],
+                                     int(plan.seat_rate[index])))
+    stop = _at(env, end, PRIO_SEAT + plan.n_seats + 1)
+    env.run(until=stop)
+    return finish_record(plan, run, ledgers, tallies, launches_per_pool(plan, behaviour),
+                         seat_tokens)

@@ -1,0 +1,176 @@
+"""The ledger of token packs of one pool: plain Python, no SimPy, no I/O.
+
+Times are whole seconds from 00:00 of the first simulated day; `day` is `t // DAY`. Tokens are
+integers. The ledger enforces the Flex rules that involve money: the draw order, all-or-nothing
+charges, expiry at 00:00 of a pack's end date, top-up orders and the low-balance alert. Both
+engines drive the very same class, so they cannot disagree about bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flexsim.model import Threshold
+
+DAY = 86_400
+
+
+@dataclass
+class Pack:
+    """A purchase of tokens with its own end date. `slot` identifies it in results."""
+
+    slot: int
+    tokens: int
+    date_day: int  # day index of purchase (negative: held before start)
+    expires_day: int  # remaining tokens vanish at 00:00 of this day
+    remaining: int
+    consumed: int = 0
+    expired: int = 0
+
+    def draw_key(self) -> tuple[int, int, int, int]:
+        """Earliest end date first, then the smallest pack, then the earliest purchase."""
+        return (self.expires_day, self.tokens, self.date_day, self.slot)
+
+
+@dataclass(frozen=True)
+class TopUpPolicy:
+    """A pool's reorder rule, with its calendar already turned into day arithmetic."""
+
+    below: Threshold
+    tokens: int
+    price: float
+    lead_days: int
+    max_orders: int | None
+    arrival_day: Callable[[int], int]  # day of trigger -> day of arrival (lead_days workdays on)
+    expiry_day: Callable[[int], int]  # day of arrival -> expiry day of the top-up
+
+
+class PoolLedger:
+    """One pool's balance as a set of packs.
+
+    Invariant, at every instant: bought == consumed + expired + balance.
+    """
+
+    def __init__(self, alert_below: Threshold, topup: TopUpPolicy | None = None,
+                 first_topup_slot: int = 0):
+        self.packs: list[Pack] = []  # packs still holding tokens, in draw order
+        self.all_packs: list[Pack] = []  # every pack received, for per-pack results
+        self.alert_below = alert_below
+        self.topup = topup
+        self.next_topup_slot = first_topup_slot
+        self.bought = 0
+        self.consumed = 0
+        self.expired = 0
+        self.balance = 0
+        self.spend = 0.0
+        self.charges = 0
+        self.alert_day: int | None = None
+        self.outstanding: int | None = None  # arrival day of the top-up on order
+        self.orders = 0
+        self.topups_received = 0
+        self.on_order: Callable[[int], None] | None = None  # engines schedule the arrival
+        self.on_receive: Callable[[Pack], None] | None = None  # engines schedule the expiry
+
+    # -- purchases ---------------------------------------------------------------------------
+    def receive(self, pack: Pack, day: int, price: float = 0.0) -> None:
+        """A pack arrives (at 00:00 of `day`, or at once for a lead-0 top-up)."""
+        self.bought += pack.remaining
+        self.balance += pack.remaining
+        self.spend += price * pack.tokens
+        self.all_packs.append(pack)
+        self.packs.append(pack)
+        self.packs.sort(key=Pack.draw_key)
+        if self.on_receive is not None:
+            self.on_receive(pack)
+        self._after_change(day, reorder=True)
+
+    def receive_topup(self, day: int) -> None:
+        """The outstanding top-up arrives."""
+        assert self.topup is not None and self.outstanding == day
+        self.outstanding = None
+        self._deliver_topup(day)
+
+    def _deliver_topup(self, day: int) -> None:
+        assert self.topup is not None
+        pack = Pack(self.next_topup_slot, self.topup.tokens, day, self.topup.expiry_day(day),
+                    self.topup.tokens)
+        self.next_topup_slot += 1
+        self.topups_received += 1
+        self.receive(pack, day, self.topup.price)
+
+    # -- expiry ------------------------------------------------------------------------------
+    def expire(self, day: int) -> int:
+        """Remove what is left of every pack ending at 00:00 of `day` (or earlier)."""
+        lost = 0
+        keep = []
+        for pack in self.packs:
+            if pack.expires_day <= day:
+                pack.expired += pack.remaining
+                lost += pack.remaining
+                pack.remaining = 0
+            else:
+                keep.append(pack)
+        if len(keep) != len(self.packs):
+            self.packs = keep
+            self.expired += lost
+            self.balance -= lost
+            self._after_change(day, reorder=False)
+        return lost
+
+    # -- charges -----------------------------------------------------------------------------
+    def can_cover(self, rate: int) -> bool:
+        return self.balance >= rate
+
+    def charge(self, rate: int, t: int) -> bool:
+        """All or nothing: take `rate` tokens in draw order, or block (return False)."""
+        if self.balance < rate:
+            return False
+        need = rate
+        for pack in self.packs:
+            if need == 0:
+                break
+            take = min(need, pack.remaining)
+            pack.remaining -= take
+            pack.consumed += take
+            need -= take
+        self.balance -= rate
+        self.consumed += rate
+        self.charges += 1
+        if self.packs and self.packs[0].remaining == 0:
+            self.packs = [p for p in self.packs if p.remaining > 0]
+        self._after_change(t // DAY, reorder=True)
+        return True
+
+    # -- alert and reorder -------------------------------------------------------------------
+    def _after_change(self, day: int, reorder: bool) -> None:
+        if self.alert_day is None and self.balance < self.alert_below.level(self.bought):
+            self.alert_day = day
+        if reorder:
+            self._check_reorder(day)
+
+    def _check_reorder(self, day: int) -> None:
+        policy = self.topup
+        if policy is None or self.outstanding is not None:
+            return
+        if policy.max_orders is not None and self.orders >= policy.max_orders:
+            return
+        if self.balance >= policy.below.level(self.bought):
+            return
+        self.orders += 1
+        if policy.lead_days == 0:
+            self._deliver_topup(day)
+        else:
+            self.outstanding = policy.arrival_day(day)
+            if self.on_order is not None:
+                self.on_order(self.outstanding)
+
+    def check_conservation(self) -> None:
+        """Raise if a token went missing (used by tests after every event)."""
+        held = sum(p.remaining for p in self.packs)
+        if held != self.balance or self.bought != self.consumed + self.expired + self.balance:
+            raise AssertionError(
+                f"ledger out of balance: bought {self.bought} != consumed {self.consumed} "
+                f"+ expired {self.expired} + balance {self.balance} (packs hold {held})")
+        if self.balance < 0 or any(p.remaining < 0 for p in self.packs):
+            raise AssertionError("negative balance")

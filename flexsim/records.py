@@ -1,0 +1,43 @@
+"""Flat per-run results: what one simulated year produced, per pool and per pack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Integer counters kept per pool, in this order (also the CSV columns after run and pool).
+POOL_COUNTERS = (
+    "tokens_purchased", "tokens_consumed", "tokens_expired", "tokens_remaining", "launches",
+    "charges", "blocked_launches", "blocked_renewals", "blocked_days", "run_out_day", "alert_day",
+    "topups",
+)
+
+
+@dataclass
+class RunRecord:
+    """Results of one run. `pool[name][i]` is the counter of pool i; days are -1 when never."""
+
+    run: int
+    counters: np.ndarray  # int64, shape (n_pools, len(POOL_COUNTERS))
+    spend: np.ndarray  # float64, shape (n_pools,)
+    lot_consumed: np.ndarray  # int64, shape (n_lots,)
+    lot_expired: np.ndarray  # int64, shape (n_lots,)
+    seat_tokens: np.ndarray | None = field(default=None, repr=False)  # int64 per seat, if kept
+
+    def get(self, name: str, pool: int = 0) -> int:
+        return int(self.counters[pool, POOL_COUNTERS.index(name)])
+
+    def same_as(self, other: RunRecord) -> bool:
+        """Identical results (what the two engines must agree on)."""
+        same = (self.run == other.run and np.array_equal(self.counters, other.counters)
+                and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
+                and np.array_equal(self.lot_consumed, other.lot_consumed)
+                and np.array_equal(self.lot_expired, other.lot_expired))
+        if same and self.seat_tokens is not None and other.seat_tokens is not None:
+            same = np.array_equal(self.seat_tokens, other.seat_tokens)
+        return same
+
+
+def counter_index(name: str) -> int:
+    return POOL_COUNTERS.index(name)
