@@ -3,6 +3,11 @@
 The draws depend only on the people, the calendar and the seed: never on packs, prices or
 top-ups. That is what makes comparisons of procurement settings use common random numbers: run k
 sees the same launches, start times and sessions whatever the bundle size.
+
+A run's behaviour is a set of grids, one row per workday of the horizon and one column per seat
+(a person's use of one product): did the seat launch that day, when, until when was it in use,
+and until when was it chargeable (later than the end of use only when it was left open without
+idle awareness). Times are seconds from 00:00 of the first simulated day.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from flexsim.plan import Plan
 
 STREAM_PEOPLE = 0  # spawn-key component of the behaviour stream
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
+TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
 
 
 def stream(seed: int, run: int, stream_id: int) -> np.random.Generator:
@@ -25,54 +31,101 @@ def stream(seed: int, run: int, stream_id: int) -> np.random.Generator:
 
 @dataclass
 class Behaviour:
-    """Every launch of one run, ordered by workday then seat.
+    """Every launch of one run, as (workday, seat) grids."""
 
-    `start` is the launch time, `in_use_end` when use stops, `charge_end` when the product stops
-    being chargeable (later than `in_use_end` only when it is left open without idle awareness);
-    all in seconds from the start of the horizon.
-    """
+    launched: np.ndarray  # bool: the seat launched its product that workday
+    chargeable: np.ndarray  # bool: launched and not a short (free) session
+    start_grid: np.ndarray  # TIME: launch time
+    in_use_end_grid: np.ndarray  # TIME
+    charge_end_grid: np.ndarray  # TIME
+    launches: np.ndarray  # int64 per pool: every launch, short ones included
 
-    seat: np.ndarray  # int64
-    workday: np.ndarray  # int64 index into plan.workdays
-    start: np.ndarray  # int64
-    in_use_end: np.ndarray  # int64
-    charge_end: np.ndarray  # int64
-    short: np.ndarray  # bool: free, opens no window
+    # Flat views (launch by launch, ordered by workday then seat), for tests and inspection.
+    @property
+    def _where(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.nonzero(self.launched)
+
+    @property
+    def workday(self) -> np.ndarray:
+        return self._where[0]
+
+    @property
+    def seat(self) -> np.ndarray:
+        return self._where[1]
+
+    @property
+    def start(self) -> np.ndarray:
+        return self.start_grid[self.launched].astype(np.int64)
+
+    @property
+    def in_use_end(self) -> np.ndarray:
+        return self.in_use_end_grid[self.launched].astype(np.int64)
+
+    @property
+    def charge_end(self) -> np.ndarray:
+        return self.charge_end_grid[self.launched].astype(np.int64)
+
+    @property
+    def short(self) -> np.ndarray:
+        return ~self.chargeable[self.launched]
 
     def __len__(self) -> int:
-        return len(self.seat)
+        return int(self.launched.sum())
 
 
-def draw_behaviour(plan: Plan, seed: int, run: int) -> Behaviour:
-    """Draw run `run`'s launches. Same (plan people, seed, run) -> same launches."""
+def empty_grids(plan: Plan, runs: int) -> dict[str, np.ndarray]:
+    """Grids for a batch of runs: arrays shaped (runs, workdays, seats)."""
+    shape = (runs, plan.n_workdays, plan.n_seats)
+    return {"launched": np.zeros(shape, bool), "chargeable": np.zeros(shape, bool),
+            "start_grid": np.zeros(shape, TIME), "in_use_end_grid": np.zeros(shape, TIME),
+            "charge_end_grid": np.zeros(shape, TIME)}
+
+
+def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray] | None = None,
+                   row: int = 0) -> Behaviour:
+    """Draw run `run`'s launches (into row `row` of batch grids, if given).
+
+    Same (people, calendar, seed, run) -> same launches, whatever else the scenario says.
+    """
+    if grids is None:
+        grids = empty_grids(plan, 1)
+        row = 0
+    g = {name: array[row] for name, array in grids.items()}
     rng = stream(seed, run, STREAM_PEOPLE)
     n_persons, n_wd = len(plan.persons), plan.n_workdays
 
     # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV.
     v = plan.variation
     shape = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0) ** 2, 1.0)
-    g = rng.standard_gamma(shape, size=n_persons) if n_persons else np.zeros(0)
-    factor = np.where(v > 0, g * v * v, 1.0)
+    gam = rng.standard_gamma(shape, size=n_persons) if n_persons else np.zeros(0)
+    factor = np.where(v > 0, gam * v * v, 1.0)
 
-    prob = np.minimum(plan.base_prob * factor[plan.seat_person][:, None], 1.0)
-    u = rng.random((n_wd, plan.n_seats), dtype=np.float32)
-    launched = u < prob.T
+    prob = plan.base_prob_t * factor[plan.seat_person]
+    launched = np.less(rng.random((n_wd, plan.n_seats), dtype=np.float32), prob, out=g["launched"])
 
+    # Each person's start time on every workday (and the first one after the horizon).
     z = rng.standard_normal((n_wd + 1, n_persons), dtype=np.float32)
-    start_sec = np.clip(np.rint((plan.start_mean + plan.start_sd * z) * 3600.0), 0, DAY - 1)
-    start_sec = start_sec.astype(np.int64)
+    start_sec = np.clip(np.rint((plan.start_mean32 + plan.start_sd32 * z) * np.float32(3600)),
+                        0, DAY - 1).astype(TIME)
+    person_start = start_sec + plan.workday_start32[:, None]
+    start = np.take(person_start[:-1], plan.seat_person, axis=1, out=g["start_grid"])
+    next_start = np.take(person_start[1:], plan.seat_person, axis=1)
 
-    w, seat = np.nonzero(launched)
-    n = len(w)
-    person = plan.seat_person[seat]
-    zs = rng.standard_normal(n, dtype=np.float32)
-    length = np.maximum(np.rint((plan.session_mean[seat] + plan.session_sd[seat] * zs) * 3600.0), 0)
-    length = length.astype(np.int64)
-    left_open = rng.random(n, dtype=np.float32) < plan.seat_left_open[seat]
+    # Session lengths and left-open flags, drawn for every cell so the grid layout stays simple.
+    zs = rng.standard_normal((n_wd, plan.n_seats), dtype=np.float32)
+    length = np.rint((plan.session_mean32 + plan.session_sd32 * zs) * np.float32(3600))
+    np.clip(length, 0, 400 * DAY, out=length)  # a session never outlasts the next workday anyway
+    length = length.astype(TIME)
+    left_open = rng.random((n_wd, plan.n_seats), dtype=np.float32) < plan.seat_left_open32
 
-    start = plan.workdays[w] * DAY + start_sec[w, person]
-    next_start = plan.workdays_ext[w + 1] * DAY + start_sec[w + 1, person]
-    in_use_end = np.minimum(start + length, next_start)
-    charge_end = np.where(left_open & ~plan.seat_idle_aware[seat], next_start, in_use_end)
+    # A session ends at the latest at the person's start on the next workday.
+    in_use_end = np.minimum(start + length, next_start, out=g["in_use_end_grid"])
+    charge_end = g["charge_end_grid"]
+    np.copyto(charge_end, in_use_end)
+    np.copyto(charge_end, next_start, where=left_open & ~plan.seat_idle_aware)
     short = (length < SHORT_SESSION) & ~left_open
-    return Behaviour(seat.astype(np.int64), w.astype(np.int64), start, in_use_end, charge_end, short)
+    np.logical_and(launched, ~short, out=g["chargeable"])
+    launches = np.bincount(plan.seat_pool, weights=launched.sum(axis=0),
+                           minlength=plan.n_pools).astype(np.int64)
+    return Behaviour(launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"],
+                     g["charge_end_grid"], launches)

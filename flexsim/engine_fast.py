@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.behaviour import Behaviour
-from flexsim.engine_simpy import launches_per_pool
+from flexsim.behaviour import TIME, Behaviour, draw_behaviour, empty_grids
 from flexsim.ledger import DAY, Pack, PoolLedger
 from flexsim.model import Threshold
 from flexsim.plan import Plan
@@ -95,22 +94,26 @@ class _PoolState:
 
 
 class FastBatch:
-    """One batch of runs of one plan."""
+    """One batch of runs of one plan: behaviour grids shaped (runs, workdays, seats)."""
 
-    def __init__(self, plan: Plan, behaviours: list[Behaviour], runs: list[int]):
+    def __init__(self, plan: Plan, grids: dict[str, np.ndarray], launches: np.ndarray,
+                 runs: list[int]):
         self.plan = plan
         self.runs = runs
         self.R = R = len(runs)
         S = plan.n_seats
-        self.behaviours = behaviours
-        self.W = np.zeros((R, S), np.int64)  # window end
-        self.CE = np.zeros((R, S), np.int64)  # end of the current chargeable stretch
-        self.IU = np.zeros((R, S), np.int64)  # end of its use
-        self.seat_tokens = np.zeros((R, S), np.int64)
+        self.grids = grids
+        self.launches = launches  # (R, pools)
+        # Seat state, in the grids' 32-bit time unit.
+        self.W = np.zeros((R, S), TIME)  # window end
+        self.CE = np.zeros((R, S), TIME)  # end of the current chargeable stretch
+        self.IU = np.zeros((R, S), TIME)  # end of its use
+        self.seat_charges = np.zeros((R, S), np.int32)
         self.rate = plan.seat_rate
         self.pool_seats = [np.flatnonzero(plan.seat_pool == p) for p in range(plan.n_pools)]
+        self.pool_mask = [plan.seat_pool == p for p in range(plan.n_pools)]
+        self.pool_onehot = np.eye(plan.n_pools, dtype=np.int64)[plan.seat_pool]  # (S, pools)
         self.pools = [self._new_pool(p) for p in range(plan.n_pools)]
-        self._index_launches()
 
     # -- set-up ------------------------------------------------------------------------------
     def _new_pool(self, p: int) -> _PoolState:
@@ -133,17 +136,11 @@ class FastBatch:
         state.resort(np.arange(R))
         return state
 
-    def _index_launches(self) -> None:
-        """All chargeable launches of the batch, grouped by workday."""
-        parts = []
-        for b, beh in enumerate(self.behaviours):
-            keep = ~beh.short
-            parts.append((np.full(int(keep.sum()), b, np.int64), beh.seat[keep], beh.workday[keep],
-                          beh.start[keep], beh.in_use_end[keep], beh.charge_end[keep]))
-        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-        order = np.argsort(cols[2], kind="stable")
-        self.l_run, self.l_seat, l_wd, self.l_start, self.l_iu, self.l_ce = (c[order] for c in cols)
-        self.l_offsets = np.searchsorted(l_wd, np.arange(self.plan.n_workdays + 1))
+    def per_pool(self, cells: np.ndarray) -> np.ndarray:
+        """Count of true cells per (run, pool)."""
+        if self.plan.n_pools == 1:
+            return cells.sum(axis=1)[:, None]
+        return cells.astype(np.int64) @ self.pool_onehot
 
     # -- ledger steps shared by several phases -----------------------------------------------
     def _arrive_column(self, p: int, st: _PoolState, rows: np.ndarray, k, exp_day: int | np.ndarray,
@@ -233,114 +230,121 @@ class FastBatch:
         plan = self.plan
         day_start = day * DAY
         day_end = day_start + DAY if day < plan.days else day_start + 1
-        W, CE, IU = self.W, self.CE, self.IU
-        R, S = W.shape
+        W, CE = self.W, self.CE
+        R = self.R
         wd = plan.workday_index[day] if day < plan.days else -1
-        has = np.zeros((R, S), bool)
-        TS = TIU = TCE = None
-        if wd >= 0:
-            lo, hi = self.l_offsets[wd], self.l_offsets[wd + 1]
-            if hi > lo:
-                r, s = self.l_run[lo:hi], self.l_seat[lo:hi]
-                has[r, s] = True
-                TS = np.zeros((R, S), np.int64)
-                TIU = np.zeros((R, S), np.int64)
-                TCE = np.zeros((R, S), np.int64)
-                TS[r, s], TIU[r, s], TCE[r, s] = self.l_start[lo:hi], self.l_iu[lo:hi], self.l_ce[lo:hi]
         renew = (W < CE) & (W < day_end)
-        if TS is None:
-            if not renew.any():
-                return
-            launch = free_renew = np.zeros((R, S), bool)
-            attempt = renew
-            t = W
-        else:
-            launch = has & ~renew & (W <= TS)
-            free_renew = has & ~renew & (W > TS) & (W < TCE) & (W < day_end)
+        if wd >= 0:
+            g = self.grids
+            has = g["chargeable"][:, wd, :]
+            TS, TIU, TCE = (g["start_grid"][:, wd, :], g["in_use_end_grid"][:, wd, :],
+                            g["charge_end_grid"][:, wd, :])
+            free = has & ~renew
+            launch = free & (W <= TS)
+            free_renew = free & (W > TS) & (W < TCE) & (W < day_end)
             attempt = renew | launch | free_renew
             t = np.where(launch, TS, W)
-        rate_row = self.rate[None, :]
-        adopt = has.copy()
+        else:
+            if not renew.any():
+                return
+            has = TS = TIU = TCE = None
+            launch = free_renew = np.zeros_like(renew)
+            attempt, t = renew, W
+        rate = self.rate
+        if plan.n_pools == 1:
+            demand = (attempt @ rate)[:, None]  # (R, pools)
+        else:
+            demand = (attempt * rate) @ self.pool_onehot
+        easy_cells = np.zeros(self.R, bool)[:, None] & attempt  # all False, shape (R, S)
+        blocked_cells = np.zeros_like(easy_cells)
+        hard: list[tuple[int, int]] = []
+        easy_rows: list[np.ndarray] = []
         for p, st in enumerate(self.pools):
-            seats = self.pool_seats[p]
-            if len(seats) == 0:
-                continue
-            att_p = attempt[:, seats]
-            demand = (att_p * rate_row[:, seats]).sum(axis=1)
-            active = demand > 0
+            d = demand[:, p]
+            active = d > 0
             if not active.any():
+                easy_rows.append(np.zeros(R, bool))
                 continue
-            min_rate = np.where(att_p, rate_row[:, seats], NEVER).min(axis=1)
-            easy = active & (st.balance >= demand)
+            easy = active & (st.balance >= d)
             policy = plan.topups[p]
             if policy is not None and policy.lead_days == 0:
                 can_order = np.ones(R, bool) if policy.max_orders is None else st.orders < policy.max_orders
-                easy &= ~(can_order & (st.balance - demand < level(policy.below, st.bought)))
-            blocked_all = active & (st.balance < min_rate)
-            hard = active & ~easy & ~blocked_all
-            if easy.any():
-                self._charge_all(p, st, np.flatnonzero(easy), seats, attempt, t, demand, day)
-            if blocked_all.any():
-                self._block_all(st, np.flatnonzero(blocked_all), seats, renew, launch, free_renew,
-                                has, TIU, adopt, day)
-            for row in np.flatnonzero(hard):
-                self._replay(p, st, int(row), seats, attempt, has, TS, TIU, TCE, adopt, day_end)
-        if TS is not None:
-            CE[adopt] = TCE[adopt]
-            IU[adopt] = TIU[adopt]
+                easy &= ~(can_order & (st.balance - d < level(policy.below, st.bought)))
+            rest = active & ~easy
+            blocked = np.zeros(R, bool)
+            if rest.any():
+                att_p = attempt & self.pool_mask[p]
+                min_rate = np.where(att_p, rate, NEVER).min(axis=1)
+                blocked = rest & (st.balance < min_rate)
+                hard.extend((int(r), p) for r in np.flatnonzero(rest & ~blocked))
+                blocked_cells |= blocked[:, None] & self.pool_mask[p]
+            easy_cells |= easy[:, None] & self.pool_mask[p]
+            easy_rows.append(easy)
+        adopt = has.copy() if has is not None else None
+        if any(e.any() for e in easy_rows):
+            self._charge_all(easy_rows, easy_cells & attempt, t, demand, day)
+        if blocked_cells.any():
+            self._block_all(blocked_cells, renew, launch, free_renew, has, TIU, adopt, day)
+        for row, p in hard:
+            self._replay(p, self.pools[p], row, self.pool_seats[p], attempt, has, TS, TIU, TCE,
+                         adopt, day_end)
+        if has is not None:
+            self.CE = np.where(adopt, TCE, self.CE)
+            self.IU = np.where(adopt, TIU, self.IU)
 
-    def _charge_all(self, p, st: _PoolState, rows, seats, attempt, t, demand, day) -> None:
-        """Every attempt of these runs is covered: charge them all at once."""
-        sub = attempt[np.ix_(rows, seats)]
-        rr, cc = np.nonzero(sub)
-        r_idx, s_idx = rows[rr], seats[cc]
-        self.W[r_idx, s_idx] = t[r_idx, s_idx] + DAY
-        self.seat_tokens[r_idx, s_idx] += self.rate[s_idx]
-        st.charges[rows] += sub.sum(axis=1)
-        d = demand[rows]
-        # Draw d tokens from the packs in draw order (same as one charge after another).
-        order = st.order[rows]
-        rem = np.take_along_axis(st.rem[rows], order, axis=1)
-        before = np.cumsum(rem, axis=1) - rem
-        take = np.clip(d[:, None] - before, 0, rem)
-        taken = np.zeros_like(take)
-        np.put_along_axis(taken, order, take, axis=1)
-        st.rem[rows] -= taken
-        st.consumed[rows] += taken
-        st.consumed_total[rows] += d
-        st.balance[rows] -= d
-        self._alert(p, st, rows, day)
-        self._reorder(p, st, rows, day)
+    def _charge_all(self, easy_rows: list[np.ndarray], cells: np.ndarray, t: np.ndarray,
+                    demand: np.ndarray, day: int) -> None:
+        """Every attempt in these cells is covered: charge them all at once."""
+        self.W = np.where(cells, t + DAY, self.W)
+        self.seat_charges += cells
+        counts = self.per_pool(cells)
+        for p, st in enumerate(self.pools):
+            rows = np.flatnonzero(easy_rows[p])
+            if len(rows) == 0:
+                continue
+            st.charges[rows] += counts[rows, p]
+            d = demand[rows, p]
+            # Draw d tokens from the packs in draw order (same as one charge after another).
+            order = st.order[rows]
+            rem = np.take_along_axis(st.rem[rows], order, axis=1)
+            before = np.cumsum(rem, axis=1) - rem
+            take = np.clip(d[:, None] - before, 0, rem)
+            taken = np.zeros_like(take)
+            np.put_along_axis(taken, order, take, axis=1)
+            st.rem[rows] -= taken
+            st.consumed[rows] += taken
+            st.consumed_total[rows] += d
+            st.balance[rows] -= d
+            self._alert(p, st, rows, day)
+            self._reorder(p, st, rows, day)
 
-    def _block_all(self, st: _PoolState, rows, seats, renew, launch, free_renew, has, TIU,
-                   adopt, day) -> None:
-        """The balance is below every attempted rate: every attempt of these runs is blocked."""
+    def _block_all(self, cells, renew, launch, free_renew, has, TIU, adopt, day) -> None:
+        """The balance is below every attempted rate: every attempt in these cells is blocked."""
         W, CE, IU = self.W, self.CE, self.IU
-        ix = np.ix_(rows, seats)
-        w = W[ix]
-        ren = renew[ix]
-        counted_ren = ren & (w < IU[ix])
-        ce = np.where(ren, w, CE[ix])
-        iu = np.where(ren, np.minimum(IU[ix], w), IU[ix])
-        h = has[ix]
-        lost_launch = h & (launch[ix] | ren)  # launched outside any window (maybe after a lost renewal)
-        fr = free_renew[ix]
-        if fr.any():
-            tiu = TIU[ix]
-            counted_fr = fr & (w < tiu)
-            ce = np.where(fr, w, ce)
-            iu = np.where(fr, np.minimum(tiu, w), iu)
+        ren = renew & cells
+        counted_ren = ren & (W < IU)
+        np.copyto(CE, W, where=ren)
+        np.minimum(IU, W, out=IU, where=ren)
+        if has is not None:
+            # Launched outside any window (maybe right after a lost renewal): lost for the day.
+            lost_launch = has & cells & (launch | ren)
+            fr = free_renew & cells  # launched free inside a window, renewal lost
+            counted_fr = fr & (W < TIU)
+            np.copyto(CE, W, where=fr)
+            np.copyto(IU, np.minimum(TIU, W), where=fr)
+            adopt &= ~(lost_launch | fr)
+            counted_ren |= counted_fr
         else:
-            counted_fr = fr
-        CE[ix], IU[ix] = ce, iu
-        adopt[ix] &= ~(lost_launch | fr)
-        counted_any = counted_ren | lost_launch | counted_fr
-        st.blocked_launches[rows] += lost_launch.sum(axis=1)
-        st.blocked_renewals[rows] += (counted_ren | counted_fr).sum(axis=1)
-        n_days = counted_any.sum(axis=1)
-        st.blocked_days[rows] += n_days
-        first = rows[(n_days > 0) & (st.run_out_day[rows] < 0)]
-        st.run_out_day[first] = day
+            lost_launch = np.zeros_like(cells)
+        lost_launches = self.per_pool(lost_launch)
+        lost_renewals = self.per_pool(counted_ren)
+        lost_days = self.per_pool(counted_ren | lost_launch)
+        for p, st in enumerate(self.pools):
+            st.blocked_launches += lost_launches[:, p]
+            st.blocked_renewals += lost_renewals[:, p]
+            st.blocked_days += lost_days[:, p]
+            first = (lost_days[:, p] > 0) & (st.run_out_day < 0)
+            st.run_out_day[first] = day
 
     def _replay(self, p, st: _PoolState, row, seats, attempt, has, TS, TIU, TCE, adopt,
                 day_end) -> None:
@@ -369,8 +373,10 @@ class FastBatch:
         W, CE, IU = self.W, self.CE, self.IU
         heap: list[tuple[int, int, Seat]] = []
         seat_objs: list[tuple[int, Seat]] = []
-        for s in seats[attempt[row, seats] | has[row, seats]].tolist():
-            sessions = [(int(TS[row, s]), int(TIU[row, s]), int(TCE[row, s]))] if has[row, s] else []
+        involved = attempt[row, seats] if has is None else attempt[row, seats] | has[row, seats]
+        for s in seats[involved].tolist():
+            launched = has is not None and has[row, s]
+            sessions = [(int(TS[row, s]), int(TIU[row, s]), int(TCE[row, s]))] if launched else []
             seat = Seat(sessions, int(W[row, s]), int(CE[row, s]), int(IU[row, s]))
             seat_objs.append((s, seat))
             t = seat.next_attempt()
@@ -384,7 +390,7 @@ class FastBatch:
             r = int(rate[s])
             if ledger.charge(r, t):
                 seat.charged(t)
-                self.seat_tokens[row, s] += r
+                self.seat_charges[row, s] += 1
             else:
                 if seat.in_use_at(t):
                     if seat.pending == LAUNCH:
@@ -401,7 +407,8 @@ class FastBatch:
         st.blocked_days[row] += len(blocked_seats)
         for s, seat in seat_objs:
             W[row, s], CE[row, s], IU[row, s] = seat.window_end, seat.charge_end, seat.in_use_end
-            adopt[row, s] = False
+            if adopt is not None:
+                adopt[row, s] = False
 
         # Write the ledger back.
         for pack in ledger.all_packs:  # lead-0 top-ups delivered today
@@ -433,7 +440,7 @@ class FastBatch:
             spend = np.zeros(plan.n_pools)
             lot_consumed = np.zeros(len(plan.lots), np.int64)
             lot_expired = np.zeros(len(plan.lots), np.int64)
-            launches = launches_per_pool(plan, self.behaviours[b])
+            launches = self.launches[b]
             for p, st in enumerate(self.pools):
                 row = {
                     "tokens_purchased": st.bought[b], "tokens_consumed": st.consumed_total[b],
@@ -452,10 +459,21 @@ class FastBatch:
                     lot_expired[slot] = st.expired[b, k]
                 assert st.bought[b] == st.consumed_total[b] + st.expired_total[b] + st.balance[b]
             records.append(RunRecord(run, counters, spend, lot_consumed, lot_expired,
-                                     self.seat_tokens[b].copy()))
+                                     self.seat_charges[b] * self.rate))
         return records
 
 
 def simulate_batch(plan: Plan, behaviours: list[Behaviour], runs: list[int]) -> list[RunRecord]:
-    """Simulate these runs together; record i belongs to runs[i]."""
-    return FastBatch(plan, behaviours, runs).run()
+    """Simulate runs whose behaviour is already drawn; record i belongs to runs[i]."""
+    grids = {name: np.stack([getattr(b, name) for b in behaviours])
+             for name in empty_grids(plan, 0)}
+    launches = np.stack([b.launches for b in behaviours])
+    return FastBatch(plan, grids, launches, list(runs)).run()
+
+
+def simulate_fast(plan: Plan, seed: int, runs: list[int]) -> list[RunRecord]:
+    """Draw and simulate these runs together (the behaviour goes straight into the batch grids)."""
+    grids = empty_grids(plan, len(runs))
+    launches = np.stack([draw_behaviour(plan, seed, run, grids, row).launches
+                         for row, run in enumerate(runs)])
+    return FastBatch(plan, grids, launches, list(runs)).run()

@@ -51,19 +51,15 @@ def new_ledgers(plan: Plan) -> list[PoolLedger]:
     return ledgers
 
 
-def launches_per_pool(plan: Plan, behaviour: Behaviour) -> np.ndarray:
-    return np.bincount(plan.seat_pool[behaviour.seat], minlength=plan.n_pools)
-
-
 def seat_sessions(plan: Plan, behaviour: Behaviour) -> list[list[tuple[int, int, int]]]:
     """Chargeable sessions of every seat, in time order (short launches are free: left out)."""
     sessions: list[list[tuple[int, int, int]]] = [[] for _ in range(plan.n_seats)]
-    keep = ~behaviour.short
-    for seat, start, in_use_end, charge_end in zip(
-            behaviour.seat[keep].tolist(), behaviour.start[keep].tolist(),
-            behaviour.in_use_end[keep].tolist(), behaviour.charge_end[keep].tolist(),
-            strict=True):
-        sessions[seat].append((start, in_use_end, charge_end))
+    seat, w = np.nonzero(behaviour.chargeable.T)
+    for s, start, in_use_end, charge_end in zip(
+            seat.tolist(), behaviour.start_grid[w, seat].tolist(),
+            behaviour.in_use_end_grid[w, seat].tolist(),
+            behaviour.charge_end_grid[w, seat].tolist(), strict=True):
+        sessions[s].append((start, in_use_end, charge_end))
     return sessions
 
 
@@ -169,5 +165,5 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                                      int(plan.seat_rate[index])))
     stop = _at(env, end, PRIO_SEAT + plan.n_seats + 1)
     env.run(until=stop)
-    return finish_record(plan, run, ledgers, tallies, launches_per_pool(plan, behaviour),
+    return finish_record(plan, run, ledgers, tallies, behaviour.launches,
                          seat_tokens)

@@ -109,6 +109,17 @@ class Plan:
         self.session_sd = np.array(sess_sd, dtype=np.float64)
         self.base_prob = (np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person),
                                                                              self.n_workdays))
+        # (workday, seat) layout, as the behaviour draws use it. Not capped at 1: a uniform draw
+        # below a probability above 1 always launches, which is the cap.
+        self.base_prob_t = np.ascontiguousarray(self.base_prob.T)
+
+        # float32 / int32 copies used by the bulk draws.
+        self.start_mean32 = self.start_mean.astype(np.float32)
+        self.start_sd32 = self.start_sd.astype(np.float32)
+        self.session_mean32 = self.session_mean.astype(np.float32)
+        self.session_sd32 = self.session_sd.astype(np.float32)
+        self.seat_left_open32 = self.seat_left_open.astype(np.float32)
+        self.workday_start32 = (self.workdays_ext * DAY).astype(np.int32)
 
         # Packs.
         self.lots = [

@@ -201,11 +201,14 @@ class _Doc:
             mark = exc.problem_mark or exc.context_mark
             parts = [p for p in (exc.context, exc.problem) if p]
             message = "invalid YAML: " + ("; ".join(parts) or "syntax error")
+            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+                message += f" (the construct began on line {exc.context_mark.line + 1})"
             raise ScenarioError(message, file=self.source, line=mark.line + 1 if mark else None) from None
         except yaml.reader.ReaderError as exc:
             line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+            code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
             raise ScenarioError(
-                f"invalid YAML: {exc.reason} character {exc.character!r}", file=self.source, line=line
+                f"invalid YAML: {exc.reason} (character U+{code:04X})", file=self.source, line=line
             ) from None
         except yaml.YAMLError as exc:
             raise ScenarioError(f"invalid YAML: {exc}", file=self.source) from None
@@ -240,7 +243,7 @@ class _Doc:
         value = self.scalar(node, path, expected)
         assert isinstance(value, int)
         if minimum is not None and value < minimum:
-            self.fail(node, path, f"must be {expected.removeprefix('a ')}, got {value}")
+            self.fail(node, path, f"must be {expected}, got {value}")
         return value
 
     def number(
@@ -276,7 +279,7 @@ class _Doc:
             or (below is not None and value >= below)
         )
         if out_of_range:
-            self.fail(node, path, f"must be {expected.removeprefix('a ')}, got {_fmt(value)}")
+            self.fail(node, path, f"must be {expected}, got {_fmt(value)}")
         return value
 
     def hours(self, node: Node, path: str, minimum: float, below: float | None) -> float:
@@ -406,11 +409,12 @@ class _Map:
             return
         if not isinstance(node, MappingNode):
             self.doc.fail(node, self.path, f"'<<' must merge a mapping, got {_describe(node)}")
+        for key_node, value_node in node.value:  # a mapping's own keys beat what it merges itself
+            if key_node.tag != _MERGE and isinstance(key_node, ScalarNode):
+                yield str(key_node.value), (key_node, value_node)
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 yield from self._merged(value_node, seen)
-            elif isinstance(key_node, ScalarNode):
-                yield str(key_node.value), (key_node, value_node)
 
     def __iter__(self) -> Iterator[tuple[str, Node, Node]]:
         for key, (key_node, value_node) in self.entries.items():
@@ -428,10 +432,6 @@ class _Map:
         if pair is None or _is_null(pair[1]):
             return None
         return pair[1]
-
-    def key_node(self, key: str) -> Node | None:
-        pair = self.entries.get(key)
-        return pair[0] if pair else None
 
     def need(self, key: str, hint: str = "") -> Node:
         pair = self.entries.get(key)
@@ -651,8 +651,9 @@ class _Builder:
                 f"pool {name!r} is not defined: without a pools: section the only pool is {_DEFAULT_POOL!r}",
             )
         hint = spelling_hint(name, self.pool_names)
-        extra = f"; did you mean {hint!r}?" if hint else f" (defined: {', '.join(self.pool_names)})"
-        self.doc.fail(node, path, f"pool {name!r} is not listed under pools:{extra}")
+        extra = f"; did you mean {hint!r}?" if hint else f" (listed: {', '.join(self.pool_names)})"
+        what = f"the default pool {name!r}" if entry.get("pool") is None else f"pool {name!r}"
+        self.doc.fail(node, path, f"{what} is not listed in pools{extra}")
 
     def _lots(self, start: date, end: date, tiers: tuple[PriceTier, ...]) -> tuple[Lot, ...]:
         doc = self.doc
@@ -660,7 +661,6 @@ class _Builder:
         items = doc.seq(node, "lots", "a list of token packs {date, tokens, ...}")
         lots: list[Lot] = []
         names: dict[str, int] = {}
-        last_arrival = end + timedelta(days=1)
         for i, item in enumerate(items):
             path = f"lots[{i}]"
             entry = doc.mapping(item, path, LOT_KEYS, "a mapping {name, date, tokens, price, expires, pool}")
@@ -672,7 +672,7 @@ class _Builder:
             names[name] = i
             date_node = entry.need("date")
             bought = doc.date(date_node, entry.at("date"))
-            if bought > last_arrival:
+            if (bought - end).days > 1:  # a pack arriving as the run ends (00:00 after `end`) is fine
                 doc.fail(
                     date_node,
                     entry.at("date"),

@@ -1,0 +1,5 @@
+import sys
+
+from flexsim.cli import main
+
+sys.exit(main())

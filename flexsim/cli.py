@@ -1,0 +1,120 @@
+"""The `flexsim` command line: a thin layer over `flexsim.api`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flexsim import __version__
+from flexsim.errors import ScenarioError
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line with exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flexsim",
+        description="Forecast an Autodesk Flex token pool: run-out dates, expiry waste, what to buy.")
+    parser.add_argument("--version", action="version", version=f"flexsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
+    run.add_argument("scenario", metavar="SCENARIO.yaml")
+    run.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
+    run.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
+    run.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    run.add_argument("--engine", choices=("simpy", "fast", "auto"), default="auto",
+                     help="simpy: the model of record; fast: same results, quicker; auto (default)")
+    run.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
+    run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
+    run.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
+
+    val = sub.add_parser("validate", help="check a scenario file and say what it holds")
+    val.add_argument("scenario", metavar="SCENARIO.yaml")
+    return parser
+
+
+def cmd_validate(args) -> int:
+    from flexsim.plan import Plan
+    from flexsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    plan = Plan(scenario)
+    people = len(plan.persons)
+    print(f"{args.scenario}: OK: {scenario.name!r}, {scenario.start} to {scenario.end} "
+          f"({scenario.days} days), {len(scenario.pools)} pool(s), {len(scenario.lots)} pack(s), "
+          f"{people} people using {plan.n_seats} person-products, {scenario.runs} runs, "
+          f"seed {scenario.seed}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from flexsim.api import simulate
+    from flexsim.output import json_text, runs_csv_text, summary_text, write_atomic
+    from flexsim.runner import EngineRefused
+    from flexsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    try:
+        results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
+                           engine=args.engine, progress=None if not args.quiet else False)
+    except EngineRefused as exc:
+        raise UsageError(str(exc)) from None
+    outputs = []
+    if args.json:
+        outputs.append((args.json, json_text(results.to_json())))
+    if args.runs_csv:
+        outputs.append((args.runs_csv, runs_csv_text(results)))
+    for path, text in outputs:
+        try:
+            write_atomic(path, text)
+        except OSError as exc:
+            raise UsageError(f"{path}: can't write: {exc.strerror or exc}") from None
+    if not args.quiet:
+        sys.stdout.write(summary_text(results))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        print(f"flexsim: error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"flexsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("flexsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

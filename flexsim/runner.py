@@ -1,0 +1,140 @@
+"""Monte Carlo replications: N runs, in batches, on one or several processes.
+
+Run k always draws from child k of the root seed, and a batch's runs do not touch each other, so
+the records are the same whatever the number of workers, the batch size or the order in which
+batches finish. Records are put back in run order as they arrive; nothing else is kept.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from flexsim import engine_fast, engine_simpy
+from flexsim.behaviour import draw_behaviour
+from flexsim.model import Scenario
+from flexsim.plan import Plan
+from flexsim.records import RunRecord
+
+ENGINES = ("auto", "fast", "simpy")
+BATCH = {"fast": 64, "simpy": 8}
+
+
+class EngineRefused(ValueError):
+    """The fast engine cannot cover this scenario."""
+
+
+def fast_refusal(plan: Plan) -> str | None:
+    """Why the fast engine can't run this plan (None: it can). It covers every rule today."""
+    return None
+
+
+def choose_engine(plan: Plan, engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    reason = fast_refusal(plan)
+    if engine == "fast" and reason:
+        raise EngineRefused(f"the fast engine can't run this scenario: {reason}; use --engine simpy")
+    if engine == "auto":
+        return "simpy" if reason else "fast"
+    return engine
+
+
+def simulate_runs(plan: Plan, seed: int, runs: Sequence[int], engine: str,
+                  keep_seats: bool = False) -> list[RunRecord]:
+    """Simulate these runs in this process with the named engine ('fast' or 'simpy')."""
+    if engine == "fast":
+        records = engine_fast.simulate_fast(plan, seed, list(runs))
+    else:
+        records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run)
+                   for run in runs]
+    if not keep_seats:
+        for record in records:
+            record.seat_tokens = None
+    return records
+
+
+_worker_plan: Plan | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _worker_plan
+    _worker_plan = Plan(scenario)
+
+
+def _work(seed: int, runs: list[int], engine: str, keep_seats: bool) -> list[RunRecord]:
+    assert _worker_plan is not None
+    return simulate_runs(_worker_plan, seed, runs, engine, keep_seats)
+
+
+def batches(runs: Sequence[int], size: int) -> list[list[int]]:
+    runs = list(runs)
+    return [runs[i:i + size] for i in range(0, len(runs), size)]
+
+
+def iter_records(plan: Plan, seed: int, runs: Sequence[int], engine: str, workers: int = 1,
+                 keep_seats: bool = False, batch: int | None = None) -> Iterator[list[RunRecord]]:
+    """Yield the records of `runs` batch by batch (in any order of completion)."""
+    chunks = batches(runs, batch or BATCH[engine])
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield simulate_runs(plan, seed, chunk, engine, keep_seats)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(plan.scenario,)) as pool:
+        pending = set()
+        todo = iter(chunks)
+        for chunk in todo:  # keep a bounded number of batches in flight
+            pending.add(pool.submit(_work, seed, chunk, engine, keep_seats))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_work, seed, nxt, engine, keep_seats))
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool | None = None, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        rate = self.done / max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} runs"
+                          f"  {rate:,.0f} runs/s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def collect(plan: Plan, seed: int, runs: int, engine: str, workers: int = 1,
+            keep_seats: bool = False, progress: Callable[[int], None] | None = None
+            ) -> list[RunRecord]:
+    """All records of runs 0..runs-1, in run order."""
+    out: list[RunRecord | None] = [None] * runs
+    for chunk in iter_records(plan, seed, range(runs), engine, workers, keep_seats):
+        for record in chunk:
+            out[record.run] = record
+        if progress is not None:
+            progress(len(chunk))
+    assert all(r is not None for r in out)
+    return out  # type: ignore[return-value]
