@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from flexsim import __version__
-from flexsim.errors import ScenarioError
+from flexsim.errors import OutputError, ScenarioError
 
 
 class UsageError(Exception):
@@ -72,11 +72,14 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.output import json_text, runs_csv_text, summary_text, write_atomic
+    from flexsim.output import check_writable, json_text, runs_csv_text, summary_text, write_all
     from flexsim.runner import EngineRefused
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    for path in (args.json, args.runs_csv):
+        if path:
+            check_writable(path)
     try:
         results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
                            engine=args.engine, progress=None if not args.quiet else False)
@@ -87,11 +90,7 @@ def cmd_run(args) -> int:
         outputs.append((args.json, json_text(results.to_json())))
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results)))
-    for path, text in outputs:
-        try:
-            write_atomic(path, text)
-        except OSError as exc:
-            raise UsageError(f"{path}: can't write: {exc.strerror or exc}") from None
+    write_all(outputs)
     if not args.quiet:
         sys.stdout.write(summary_text(results))
     return 0
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
-    except UsageError as exc:
+    except (UsageError, OutputError) as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -364,6 +364,7 @@ class FastBatch:
                 ledger.packs.append(pack)
         ledger.packs.sort(key=Pack.draw_key)
         ledger.bought, ledger.consumed = int(st.bought[row]), int(st.consumed_total[row])
+        ledger.refresh_levels()
         ledger.expired, ledger.balance = int(st.expired_total[row]), int(st.balance[row])
         ledger.spend, ledger.charges = float(st.spend[row]), int(st.charges[row])
         ledger.alert_day = None if st.alert_day[row] < 0 else int(st.alert_day[row])

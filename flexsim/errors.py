@@ -43,3 +43,7 @@ class ScenarioError(Exception):
 
     def __repr__(self) -> str:
         return f"ScenarioError({self.message!r}, file={self.file!r}, path={self.path!r}, line={self.line!r})"
+
+
+class OutputError(Exception):
+    """An output file can't be written (reported in one line, exit status 2)."""

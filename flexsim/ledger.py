@@ -71,12 +71,19 @@ class PoolLedger:
         self.topups_received = 0
         self.on_order: Callable[[int], None] | None = None  # engines schedule the arrival
         self.on_receive: Callable[[Pack], None] | None = None  # engines schedule the expiry
+        self.refresh_levels()
+
+    def refresh_levels(self) -> None:
+        """Alert and reorder levels depend only on the tokens bought so far: cache them."""
+        self.alert_level = self.alert_below.level(self.bought)
+        self.reorder_level = None if self.topup is None else self.topup.below.level(self.bought)
 
     # -- purchases ---------------------------------------------------------------------------
     def receive(self, pack: Pack, day: int, price: float = 0.0) -> None:
         """A pack arrives (at 00:00 of `day`, or at once for a lead-0 top-up)."""
         self.bought += pack.remaining
         self.balance += pack.remaining
+        self.refresh_levels()
         self.spend += price * pack.tokens
         self.all_packs.append(pack)
         self.packs.append(pack)
@@ -144,7 +151,7 @@ class PoolLedger:
 
     # -- alert and reorder -------------------------------------------------------------------
     def _after_change(self, day: int, reorder: bool) -> None:
-        if self.alert_day is None and self.balance < self.alert_below.level(self.bought):
+        if self.alert_day is None and self.balance < self.alert_level:
             self.alert_day = day
         if reorder:
             self._check_reorder(day)
@@ -155,7 +162,7 @@ class PoolLedger:
             return
         if policy.max_orders is not None and self.orders >= policy.max_orders:
             return
-        if self.balance >= policy.below.level(self.bought):
+        if self.balance >= self.reorder_level:
             return
         self.orders += 1
         if policy.lead_days == 0:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from flexsim.api import Results
+from flexsim.errors import OutputError
 from flexsim.records import POOL_COUNTERS
 
 CSV_COLUMNS = ("run", "pool", "tokens_purchased", "tokens_consumed", "tokens_expired",
@@ -21,18 +22,50 @@ CSV_COLUMNS = ("run", "pool", "tokens_purchased", "tokens_consumed", "tokens_exp
                "run_out_date", "spend", "blocked_renewals", "alert_date", "topups")
 
 
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail early (before a long simulation) if `path` can't be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{path}: is a directory, not a file")
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{path}: the folder {parent} is not writable")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_all(files: list[tuple[str | os.PathLike, str]]) -> None:
+    """Write every (path, text) via temporary files, renamed into place only once all are written.
+
+    Either every file appears complete, or none is touched.
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in files:
+            target = Path(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            temps.append((tmp, target))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file would be, not mkstemp's 0600
+        for tmp, target in temps:
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(f"{exc.filename or path}: can't write: {exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write text to path via a temporary file and a rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_all([(path, text)])
 
 
 def json_text(obj) -> str:

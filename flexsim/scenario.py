@@ -56,6 +56,8 @@ TOP_KEYS = (
     "name", "start", "end", "days", "calendar", "products", "lots", "purchasing", "pools",
     "users", "seasonality", "events", "subscriptions", "costs", "simulation",
 )  # fmt: skip
+MAX_DAYS = 7305  # 20 years: times are kept in 32-bit seconds
+
 CALENDAR_KEYS = ("workdays", "holidays")
 LOT_KEYS = ("name", "date", "tokens", "price", "expires", "pool")
 PURCHASING_KEYS = ("price_tiers", "reorder")
@@ -505,6 +507,8 @@ class _Builder:
             doc.fail(top.node, "end", "missing required key 'end' (or 'days: N')")
         if days_node is not None:
             days = doc.integer(days_node, "days", 1)
+            if days > MAX_DAYS:
+                doc.fail(days_node, "days", f"{days} days is too long: at most {MAX_DAYS} (20 years)")
             try:
                 return start, start + timedelta(days=days - 1)
             except OverflowError:
@@ -513,6 +517,8 @@ class _Builder:
         end = doc.date(end_node, "end")
         if end < start:
             doc.fail(end_node, "end", f"end {end} is before start {start}")
+        if (end - start).days + 1 > MAX_DAYS:
+            doc.fail(end_node, "end", f"the horizon is too long: at most {MAX_DAYS} days (20 years)")
         return start, end
 
     def _calendar(self) -> Calendar:
