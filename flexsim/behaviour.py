@@ -20,6 +20,7 @@ from flexsim.ledger import DAY
 from flexsim.plan import Plan
 
 STREAM_PEOPLE = 0  # spawn-key component of the behaviour stream
+STREAM_VARIATION = 1  # person-to-person spread: its own stream, so it can't shift the others
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
 TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
 
@@ -91,15 +92,18 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
         grids = empty_grids(plan, 1)
         row = 0
     g = {name: array[row] for name, array in grids.items()}
-    rng = stream(seed, run, STREAM_PEOPLE)
     n_persons, n_wd = len(plan.persons), plan.n_workdays
 
-    # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV.
+    # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV. Gamma draws
+    # use a varying amount of randomness, hence a stream of their own.
     v = plan.variation
-    shape = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0) ** 2, 1.0)
-    gam = rng.standard_gamma(shape, size=n_persons) if n_persons else np.zeros(0)
-    factor = np.where(v > 0, gam * v * v, 1.0)
+    factor = np.ones(n_persons)
+    if (v > 0).any():
+        shape = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0) ** 2, 1.0)
+        gam = stream(seed, run, STREAM_VARIATION).standard_gamma(shape, size=n_persons)
+        factor = np.where(v > 0, gam * v * v, 1.0)
 
+    rng = stream(seed, run, STREAM_PEOPLE)
     prob = plan.base_prob_t * factor[plan.seat_person]
     launched = np.less(rng.random((n_wd, plan.n_seats), dtype=np.float32), prob, out=g["launched"])
 

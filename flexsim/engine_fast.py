@@ -131,8 +131,11 @@ class FastBatch:
         for k, lot in enumerate(lots):
             state.tokens[:, k] = lot.tokens
             state.date_day[:, k] = lot.date_day
-            if lot.held:
-                self._arrive_column(p, state, np.arange(R), k, lot.expires_day, lot.tokens, 0.0, 0)
+            if lot.held:  # in the pool from the outset: no checks (see PoolLedger.hold)
+                state.rem[:, k] = lot.tokens
+                state.exp_day[:, k] = lot.expires_day
+                state.bought += lot.tokens
+                state.balance += lot.tokens
         state.resort(np.arange(R))
         return state
 
@@ -343,7 +346,7 @@ class FastBatch:
             st.blocked_launches += lost_launches[:, p]
             st.blocked_renewals += lost_renewals[:, p]
             st.blocked_days += lost_days[:, p]
-            first = (lost_days[:, p] > 0) & (st.run_out_day < 0)
+            first = (lost_launches[:, p] > 0) & (st.run_out_day < 0)
             st.run_out_day[first] = day
 
     def _replay(self, p, st: _PoolState, row, seats, attempt, has, TS, TIU, TCE, adopt,
@@ -396,11 +399,11 @@ class FastBatch:
                 if seat.in_use_at(t):
                     if seat.pending == LAUNCH:
                         st.blocked_launches[row] += 1
+                        if st.run_out_day[row] < 0:
+                            st.run_out_day[row] = t // DAY
                     else:
                         st.blocked_renewals[row] += 1
                     blocked_seats.add(s)
-                    if st.run_out_day[row] < 0:
-                        st.run_out_day[row] = t // DAY
                 seat.blocked(t)
             t = seat.next_attempt()
             if t is not None and t < day_end:

@@ -46,8 +46,8 @@ def new_ledgers(plan: Plan) -> list[PoolLedger]:
                for i in range(plan.n_pools)]
     for lot in plan.lots:
         if lot.held:
-            ledgers[lot.pool].receive(Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day,
-                                           lot.tokens), 0)
+            ledgers[lot.pool].hold(Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day,
+                                        lot.tokens))
     return ledgers
 
 
@@ -70,7 +70,7 @@ class _Tally:
         self.launches = 0
         self.renewals = 0
         self.days: set[tuple[int, int]] = set()
-        self.first_day = -1
+        self.first_day = -1  # the run-out date: the first blocked *launch*
 
     def blocked(self, seat: int, t: int, launch: bool) -> None:
         if launch:
@@ -79,7 +79,7 @@ class _Tally:
             self.renewals += 1
         day = t // DAY
         self.days.add((seat, day))
-        if self.first_day < 0:
+        if launch and self.first_day < 0:
             self.first_day = day
 
 
@@ -128,10 +128,8 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                 _at(env, day * DAY, PRIO_TOPUP, lambda _e: ledger.receive_topup(day))
         ledger.on_receive = on_receive
         ledger.on_order = on_order
-        for pack in ledger.all_packs:  # held at start (and any top-up they set off)
+        for pack in ledger.all_packs:  # held at start
             on_receive(pack)
-        if ledger.outstanding is not None:
-            on_order(ledger.outstanding)
 
     for ledger in ledgers:
         wire(ledger)

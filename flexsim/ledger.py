@@ -92,6 +92,20 @@ class PoolLedger:
             self.on_receive(pack)
         self._after_change(day, reorder=True)
 
+    def hold(self, pack: Pack) -> None:
+        """A pack already held when the horizon starts: in the pool from the outset.
+
+        It counts as bought (for percentage levels) but is no arrival: nothing is checked until
+        the first arrival or charge, so a bundle bought on the first day is seen before any
+        top-up decision.
+        """
+        self.bought += pack.remaining
+        self.balance += pack.remaining
+        self.refresh_levels()
+        self.all_packs.append(pack)
+        self.packs.append(pack)
+        self.packs.sort(key=Pack.draw_key)
+
     def receive_topup(self, day: int) -> None:
         """The outstanding top-up arrives."""
         assert self.topup is not None and self.outstanding == day

@@ -128,14 +128,15 @@ def summary_text(results: Results) -> str:
         lines.append("")
     lines.append("Packs (mean tokens over the runs, 95% CI half-width):")
     width = max([len(lot["name"]) for lot in data["lots"]] + [4])
-    lines.append(f"  {'pack':<{width}}  {'pool':<8} {'tokens':>8} {'consumed':>16} {'expired':>16}"
-                 f" {'expired USD':>12}")
+    pool_width = max([len(lot["pool"]) for lot in data["lots"]] + [4])
+    lines.append(f"  {'pack':<{width}}  {'pool':<{pool_width}} {'tokens':>8} {'consumed':>16} "
+                 f"{'expired':>16} {'expired USD':>12}")
     for lot in data["lots"]:
         def cell(s: dict) -> str:
             lo, hi = s["mean_ci95"]
             err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
             return f"{s['mean']:,.0f}{err}"
-        lines.append(f"  {lot['name']:<{width}}  {lot['pool']:<8} {lot['tokens']:>8,} "
+        lines.append(f"  {lot['name']:<{width}}  {lot['pool']:<{pool_width}} {lot['tokens']:>8,} "
                      f"{cell(lot['consumed']):>16} {cell(lot['expired']):>16} "
                      f"{lot['expired_usd']['mean']:>12,.0f}")
     return "\n".join(lines) + "\n"
