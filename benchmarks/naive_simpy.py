@@ -41,6 +41,7 @@ REFERENCE = HERE / "reference.yaml"
 WINDOW_H = 24.0  # a charge covers [t, t + 24 h)
 SHORT_SESSION_H = 5.0 / 60.0  # sessions shorter than this are free and open no window
 LATEST_HOUR = math.nextafter(24.0, 0.0)  # start hours are clipped to [0, 24)
+LAUNCH, RENEWAL, IDLE = "launch", "renewal", "idle"  # kinds of charge attempt
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,9 +78,12 @@ class Ledger:
         self.consumed = 0
         self.expired = 0
         self.charges = 0
-        self.blocked = 0
-        self.blocked_days: set[tuple[str, str, int]] = set()
-        self.first_blocked: float | None = None
+        self.blocked_launches = 0  # launches refused
+        self.blocked_renewals = 0  # renewals of a session in use refused (the session ends)
+        self.idle_refused = 0  # renewals of an idle, left-open product refused (it closes; no work lost)
+        self.blocked_days: set[tuple[str, str, int]] = set()  # (person, product, day) with work lost
+        self.first_blocked_launch: float | None = None
+        self.first_blocked: float | None = None  # first launch or in-use renewal refused
 
     def advance(self, t: float) -> None:
         """Apply every arrival and expiry due at or before `t` (arrivals first)."""
@@ -98,14 +102,10 @@ class Ledger:
     def balance(self) -> int:
         return sum(p.remaining for p in self.packs if p.arrived and not p.gone)
 
-    def charge(self, t: float, tokens: int, person: str, product: str) -> bool:
+    def charge(self, t: float, tokens: int) -> bool:
         """Charge `tokens` at time `t`; False (and nothing taken) if the balance can't cover it."""
         self.advance(t)
         if self.balance() < tokens:
-            self.blocked += 1
-            self.blocked_days.add((person, product, int(t // WINDOW_H)))
-            if self.first_blocked is None:
-                self.first_blocked = t
             return False
         need = tokens
         for p in self.packs:  # already in draw order
@@ -119,6 +119,21 @@ class Ledger:
         self.consumed += tokens
         self.charges += 1
         return True
+
+    def refused(self, t: float, kind: str, person: str, product: str) -> None:
+        """Tally a charge that could not be covered: kind is LAUNCH, RENEWAL or IDLE."""
+        if kind == IDLE:
+            self.idle_refused += 1
+            return
+        if kind == LAUNCH:
+            self.blocked_launches += 1
+            if self.first_blocked_launch is None:
+                self.first_blocked_launch = t
+        else:
+            self.blocked_renewals += 1
+        if self.first_blocked is None:
+            self.first_blocked = t
+        self.blocked_days.add((person, product, int(t // WINDOW_H)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,10 +209,13 @@ def use_process(
     idle_aware = group.idle_awareness if use.idle_awareness is None else use.idle_awareness
     session = group.session_hours
     window_end = -math.inf  # end of the open 24-hour window (none open: -inf)
-    lost_until = -math.inf  # after a blocked charge: no launch before the end of that day
+    lost_until = -math.inf  # after work was blocked: no launch before the end of that day
 
-    def charge(t: float) -> bool:
-        return ledger.charge(t, rate, person.name, product)
+    def charge(t: float, kind: str) -> bool:
+        if ledger.charge(t, rate):
+            return True
+        ledger.refused(t, kind, person.name, product)
+        return False
 
     for d in range(cal.days):
         day_start = WINDOW_H * d
@@ -227,7 +245,7 @@ def use_process(
             continue
 
         if launch >= window_end:
-            if not charge(launch):
+            if not charge(launch, LAUNCH):
                 lost_until = day_start + WINDOW_H
                 continue
             window_end = launch + WINDOW_H
@@ -236,7 +254,7 @@ def use_process(
         ended = False
         while window_end < in_use_end:
             yield env.timeout(window_end - env.now)
-            if not charge(window_end):
+            if not charge(window_end, RENEWAL):  # the session ends; the product is lost that day
                 lost_until = (window_end // WINDOW_H + 1) * WINDOW_H
                 ended = True
                 break
@@ -252,8 +270,7 @@ def use_process(
         if not idle_aware:
             while window_end < cap:
                 yield env.timeout(window_end - env.now)
-                if not charge(window_end):
-                    lost_until = (window_end // WINDOW_H + 1) * WINDOW_H
+                if not charge(window_end, IDLE):  # the idle product closes; nobody was using it
                     ended = True
                     break
                 window_end += WINDOW_H
@@ -315,16 +332,19 @@ def run_once(scenario: Scenario, cal: Calendar, seed: int, run: int) -> dict[str
         ledger.advance(until)
         remaining = ledger.balance()
         assert ledger.purchased == ledger.consumed + ledger.expired + remaining, name
-        first = ledger.first_blocked
+        first, first_launch = ledger.first_blocked, ledger.first_blocked_launch
         pools[name] = {
             "tokens_purchased": ledger.purchased,
             "tokens_consumed": ledger.consumed,
             "tokens_expired": ledger.expired,
             "tokens_remaining": remaining,
             "charges": ledger.charges,
-            "blocked_launches": ledger.blocked,
+            "blocked_launches": ledger.blocked_launches,
+            "blocked_renewals": ledger.blocked_renewals,
+            "idle_refused": ledger.idle_refused,
             "blocked_days": len(ledger.blocked_days),
-            "run_out_date": None if first is None else _day(scenario.start, first),
+            "run_out_date": None if first_launch is None else _day(scenario.start, first_launch),
+            "first_blocked_date": None if first is None else _day(scenario.start, first),
         }
         for p in ledger.packs:
             lots[p.name] = {"pool": name, "tokens": p.tokens, "consumed": p.consumed, "expired": p.expired}
@@ -337,11 +357,14 @@ def run_once(scenario: Scenario, cal: Calendar, seed: int, run: int) -> dict[str
         "tokens_remaining",
         "charges",
         "blocked_launches",
+        "blocked_renewals",
+        "idle_refused",
         "blocked_days",
     ):
         record[key] = sum(p[key] for p in pools.values())
-    dates = [p["run_out_date"] for p in pools.values() if p["run_out_date"] is not None]
-    record["run_out_date"] = min(dates) if dates else None  # first blocked date, any pool
+    for key in ("run_out_date", "first_blocked_date"):  # the earliest over the pools
+        dates = [p[key] for p in pools.values() if p[key] is not None]
+        record[key] = min(dates) if dates else None
     record["events"] = events
     record["pools"] = pools
     record["lots"] = lots
@@ -373,7 +396,11 @@ def load(path: Path) -> Scenario:
     try:
         from flexsim.scenario import load_scenario
     except ImportError as exc:
-        sys.exit(f"naive_simpy: cannot load {path}: flexsim.scenario.load_scenario is not available ({exc})")
+        print(
+            f"naive_simpy: cannot load {path}: flexsim.scenario.load_scenario is not available ({exc})",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from exc
     return load_scenario(path)
 
 
@@ -392,6 +419,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "tokens_expired_mean": statistics.fmean(r["tokens_expired"] for r in records),
         "charges_mean": statistics.fmean(r["charges"] for r in records),
         "blocked_launches_mean": statistics.fmean(r["blocked_launches"] for r in records),
+        "blocked_renewals_mean": statistics.fmean(r["blocked_renewals"] for r in records),
+        "blocked_days_mean": statistics.fmean(r["blocked_days"] for r in records),
         "run_out_probability": ran_out / n,
         "events_mean": statistics.fmean(r["events"] for r in records),
     }

@@ -115,17 +115,31 @@ def test_blocking_and_run_out_date():
     r = one(scenario(lots=lots))
     # Thu 1 and Fri 2 January are charged; from Mon 5 January every launch is blocked
     assert r["charges"] == 2 and r["tokens_consumed"] == 20
-    assert r["run_out_date"] == "2026-01-05"
+    assert r["run_out_date"] == r["first_blocked_date"] == "2026-01-05"
     assert r["blocked_launches"] == WORKDAYS_2026 - 2 == r["blocked_days"]
+    assert r["blocked_renewals"] == 0
     assert r["tokens_expired"] == 5 and r["tokens_remaining"] == 0
 
 
-def test_blocked_renewal_ends_the_idle_session():
-    # left open over the weekend, no idle awareness: Sat and Sun are renewals
+def test_blocked_renewal_of_a_session_in_use():
+    # 30-hour sessions: the Friday 2 January session is still in use at Saturday 10:00
+    lots = (Lot("small", date(2026, 1, 1), 25, 3.0, date(2027, 1, 1)),)
+    r = one(scenario(lots=lots, session=30.0))
+    assert r["charges"] == 2
+    assert r["blocked_renewals"] == 1 and r["first_blocked_date"] == "2026-01-03"
+    assert r["blocked_launches"] == WORKDAYS_2026 - 2 and r["run_out_date"] == "2026-01-05"
+    assert r["blocked_days"] == 1 + WORKDAYS_2026 - 2
+
+
+def test_refused_idle_renewal_closes_the_product():
+    # left open over the weekend, no idle awareness: Sat and Sun are renewals of an idle product
     lots = (Lot("small", date(2026, 1, 1), 35, 3.0, date(2027, 1, 1)),)
     r = one(scenario(lots=lots, left_open=1.0, idle_awareness=False))
-    # Thu 1, Fri 2, Sat 3 charged (30 tokens); the Sun 4 renewal is blocked and ends the session
-    assert r["charges"] == 3 and r["run_out_date"] == "2026-01-04"
+    # Thu 1, Fri 2, Sat 3 charged (30 tokens); the Sun 4 renewal is refused and the idle product
+    # closes (no work lost); the Monday launch is the first blocked one
+    assert r["charges"] == 3 and r["idle_refused"] == 1
+    assert r["run_out_date"] == r["first_blocked_date"] == "2026-01-05"
+    assert r["blocked_launches"] == WORKDAYS_2026 - 2 == r["blocked_days"]
     assert r["tokens_remaining"] + r["tokens_expired"] == 5
 
 
@@ -186,3 +200,60 @@ def test_same_seed_same_result():
     s = replace(s, groups=(replace(s.groups[0], start_hour=Normal(9, 1), session_hours=Normal(6, 2)),))
     assert run_naive(s, 3, 11) == run_naive(s, 3, 11)
     assert run_naive(s, 3, 11) != run_naive(s, 3, 12)
+
+
+CROSS_CHECK_YAML = """\
+name: cross-check (overnight sessions, several packs, runs out in autumn)
+start: 2027-01-01
+end: 2027-12-31
+calendar: {workdays: [mon, tue, wed, thu, fri, sat], holidays: [2027-04-02]}
+lots:
+  - {name: held, date: 2026-06-01, tokens: 4000}
+  - {name: a, date: 2027-01-01, tokens: 6000, expires: 2028-01-01}
+  - {name: b, date: 2027-01-01, tokens: 1000, expires: 2028-01-01}
+  - {name: c, date: 2027-06-01, tokens: 2000, expires: 2027-12-15}
+users:
+  - group: g
+    count: 8
+    products: {AutoCAD: {days_per_week: 2.0}, Revit: {days_per_week: 1.5}, Fusion: {days_per_week: 3}}
+    start_hour: {mean: 9.0, sd: 2.5}
+    session_hours: {mean: 12.0, sd: 8.0}
+    left_open: 0.15
+    idle_awareness: false
+    variation: 0.5
+  - name: pat
+    products: {Civil 3D: {days_per_week: 4}}
+    start_hour: {mean: 1.0, sd: 2.0}
+    session_hours: {mean: 2.0, sd: 3.0}
+    left_open: 0.3
+    active: {from: 2027-02-01, to: 2027-11-30}
+seasonality: {jan: 1.5, aug: 0.2}
+events:
+  - {name: rush, from: 2027-03-01, to: 2027-03-31, multiplier: 3, groups: [g]}
+simulation: {runs: 100, seed: 1}
+"""
+
+
+@pytest.mark.slow
+def test_naive_agrees_with_flexsim_in_distribution(tmp_path):
+    """The independent cross-check: same means within sampling error (about 30 s)."""
+    api = pytest.importorskip("flexsim.api")
+    path = tmp_path / "cross.yaml"
+    path.write_text(CROSS_CHECK_YAML)
+    s = api.load(path)
+    n_naive, n_flex = 400, 4000
+    naive = run_naive(s, n_naive, seed=2024)
+    pool = api.simulate(s, runs=n_flex, seed=7).to_json()["pools"]["main"]
+
+    def z(values, flex):
+        m = sum(values) / len(values)
+        var = sum((v - m) ** 2 for v in values) / (len(values) - 1)
+        se = (var / len(values) + flex["sd"] ** 2 / n_flex) ** 0.5
+        return (m - flex["mean"]) / se
+
+    for key in ("tokens_consumed", "charges", "blocked_days"):
+        assert abs(z([r[key] for r in naive], pool[key])) < 4, key
+    p_naive = sum(r["run_out_date"] is not None for r in naive) / n_naive
+    p_flex = pool["run_out_probability"]
+    se = (p_naive * (1 - p_naive) / n_naive + p_flex * (1 - p_flex) / n_flex) ** 0.5
+    assert 0.2 < p_flex < 0.98 and abs(p_naive - p_flex) < 4 * se

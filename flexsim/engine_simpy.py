@@ -6,8 +6,8 @@ window ends) and asks the pool's ledger for the tokens. Pack arrivals and expiri
 their own. Only those events are scheduled: the launches and sessions are drawn in bulk
 beforehand (`flexsim.behaviour`), so nothing else can change the ledger.
 
-Events at the same instant happen in a fixed order: expiries, then pack arrivals in the order of
-the scenario, then top-up arrivals, then charge attempts in seat order. That order is part of the
+Events at the same instant happen in a fixed order: expiries, then arrivals (every pack due that
+day and the top-up due, checked once), then charge attempts in seat order. That order is part of the
 model; the fast engine follows it too.
 """
 
@@ -24,8 +24,7 @@ from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
 from flexsim.usage import LAUNCH, Seat
 
 PRIO_EXPIRY = 1
-PRIO_LOT = 2
-PRIO_TOPUP = 3
+PRIO_ARRIVAL = 2
 PRIO_SEAT = 10
 
 
@@ -117,29 +116,38 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
     tallies = [_Tally() for _ in ledgers]
     seat_tokens = np.zeros(plan.n_seats, dtype=np.int64)
 
-    def wire(ledger: PoolLedger) -> None:
-        def on_receive(pack: Pack) -> None:
+    # Arrivals: one event per (pool, day) receives every pack due that day (held packs count as
+    # arriving on day 0) and the top-up due that day, then checks once.
+    arrivals: list[dict[int, list[tuple[Pack, float]]]] = [{} for _ in ledgers]
+    for lot in plan.lots:
+        day = 0 if lot.held else lot.date_day
+        due = arrivals[lot.pool].setdefault(day, [])
+        if not lot.held:
+            due.append((Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens),
+                        lot.price))
+
+    def schedule_arrival(pool: int, day: int) -> None:
+        ledger = ledgers[pool]
+        _at(env, day * DAY, PRIO_ARRIVAL,
+            lambda _e: ledger.arrive(day, arrivals[pool].get(day, ())))
+
+    for pool, ledger in enumerate(ledgers):
+        def on_receive(pack: Pack, ledger=ledger) -> None:
             if pack.expires_day * DAY <= end:
                 _at(env, pack.expires_day * DAY, PRIO_EXPIRY,
-                    lambda _e, day=pack.expires_day: ledger.expire(day))
+                    lambda _e, d=pack.expires_day: ledger.expire(d))
 
-        def on_order(day: int) -> None:
-            if day * DAY <= end:
-                _at(env, day * DAY, PRIO_TOPUP, lambda _e: ledger.receive_topup(day))
+        def on_order(day: int, pool=pool) -> None:
+            if day * DAY <= end and day not in arrivals[pool]:
+                arrivals[pool][day] = []
+                schedule_arrival(pool, day)
         ledger.on_receive = on_receive
         ledger.on_order = on_order
         for pack in ledger.all_packs:  # held at start
             on_receive(pack)
-
-    for ledger in ledgers:
-        wire(ledger)
-    for lot in plan.lots:
-        if not lot.held and lot.date_day * DAY <= end:
-            ledger = ledgers[lot.pool]
-            pack = Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens)
-            _at(env, lot.date_day * DAY, PRIO_LOT,
-                lambda _e, ledger=ledger, pack=pack, price=lot.price:
-                ledger.receive(pack, pack.date_day, price))
+        for day in arrivals[pool]:
+            if day * DAY <= end:
+                schedule_arrival(pool, day)
 
     def seat_process(index: int, seat: Seat, ledger: PoolLedger, tally: _Tally, rate: int):
         priority = PRIO_SEAT + index

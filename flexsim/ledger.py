@@ -79,8 +79,8 @@ class PoolLedger:
         self.reorder_level = None if self.topup is None else self.topup.below.level(self.bought)
 
     # -- purchases ---------------------------------------------------------------------------
-    def receive(self, pack: Pack, day: int, price: float = 0.0) -> None:
-        """A pack arrives (at 00:00 of `day`, or at once for a lead-0 top-up)."""
+    def _add(self, pack: Pack, price: float) -> None:
+        """Put a pack in the pool (no checks: callers check once everything has arrived)."""
         self.bought += pack.remaining
         self.balance += pack.remaining
         self.refresh_levels()
@@ -90,35 +90,42 @@ class PoolLedger:
         self.packs.sort(key=Pack.draw_key)
         if self.on_receive is not None:
             self.on_receive(pack)
-        self._after_change(day, reorder=True)
 
     def hold(self, pack: Pack) -> None:
-        """A pack already held when the horizon starts: in the pool from the outset.
+        """A pack already held when the horizon starts (its cost is sunk).
 
-        It counts as bought (for percentage levels) but is no arrival: nothing is checked until
-        the first arrival or charge, so a bundle bought on the first day is seen before any
-        top-up decision.
+        Held packs count as arriving at 00:00 of the first day, together with the packs bought
+        that day: the engines call `arrive(0, ...)` once, and only then is anything checked.
         """
-        self.bought += pack.remaining
-        self.balance += pack.remaining
-        self.refresh_levels()
-        self.all_packs.append(pack)
-        self.packs.append(pack)
-        self.packs.sort(key=Pack.draw_key)
+        self._add(pack, 0.0)
+
+    def arrive(self, day: int, packs: list[tuple[Pack, float]] | tuple = ()) -> None:
+        """Everything arriving at 00:00 of `day`: the packs bought that day (in scenario order)
+        and the top-up due that day; then the alert and the reorder rule are checked once, so
+        the result doesn't depend on the order of packs arriving at the same instant."""
+        for pack, price in packs:
+            self._add(pack, price)
+        if self.outstanding is not None and self.outstanding == day:
+            self.outstanding = None
+            self._add_topup(day)
+        self._after_change(day, reorder=True)
+
+    def receive(self, pack: Pack, day: int, price: float = 0.0) -> None:
+        """A single pack arrives at `day`."""
+        self.arrive(day, [(pack, price)])
 
     def receive_topup(self, day: int) -> None:
         """The outstanding top-up arrives."""
         assert self.topup is not None and self.outstanding == day
-        self.outstanding = None
-        self._deliver_topup(day)
+        self.arrive(day)
 
-    def _deliver_topup(self, day: int) -> None:
+    def _add_topup(self, day: int) -> None:
         assert self.topup is not None
         pack = Pack(self.next_topup_slot, self.topup.tokens, day, self.topup.expiry_day(day),
                     self.topup.tokens)
         self.next_topup_slot += 1
         self.topups_received += 1
-        self.receive(pack, day, self.topup.price)
+        self._add(pack, self.topup.price)
 
     # -- expiry ------------------------------------------------------------------------------
     def expire(self, day: int) -> int:
@@ -136,7 +143,8 @@ class PoolLedger:
             self.packs = keep
             self.expired += lost
             self.balance -= lost
-            self._after_change(day, reorder=False)
+            # Checked after expiries too: a pool emptied by an expiry must be able to reorder.
+            self._after_change(day, reorder=True)
         return lost
 
     # -- charges -----------------------------------------------------------------------------
@@ -171,20 +179,24 @@ class PoolLedger:
             self._check_reorder(day)
 
     def _check_reorder(self, day: int) -> None:
+        """Order a top-up if the balance is strictly below the reorder level.
+
+        A lead-0 top-up arrives at once, which is an arrival: the rule is checked again (a loop,
+        not recursion: a small top-up far below a high level may take many rounds).
+        """
         policy = self.topup
-        if policy is None or self.outstanding is not None:
-            return
-        if policy.max_orders is not None and self.orders >= policy.max_orders:
-            return
-        if self.balance >= self.reorder_level:
-            return
-        self.orders += 1
-        if policy.lead_days == 0:
-            self._deliver_topup(day)
-        else:
-            self.outstanding = policy.arrival_day(day)
-            if self.on_order is not None:
-                self.on_order(self.outstanding)
+        while (policy is not None and self.outstanding is None
+               and (policy.max_orders is None or self.orders < policy.max_orders)
+               and self.balance < self.reorder_level):
+            self.orders += 1
+            if policy.lead_days > 0:
+                self.outstanding = policy.arrival_day(day)
+                if self.on_order is not None:
+                    self.on_order(self.outstanding)
+                return
+            self._add_topup(day)
+            if self.alert_day is None and self.balance < self.alert_level:
+                self.alert_day = day
 
     def check_conservation(self) -> None:
         """Raise if a token went missing (used by tests after every event)."""

@@ -10,6 +10,7 @@ holidays, seasonality, events and active ranges.
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -240,3 +241,8 @@ def scenarios(draw, min_days: int = 5, max_days: int = 60, max_groups: int = 4, 
 
 
 seeds = st.integers(0, 2**63 - 1)
+
+
+def examples(n: int) -> int:
+    """`max_examples` scaled by FLEXSIM_HYPOTHESIS_SCALE (e.g. 20 for a long hunt for bugs)."""
+    return max(1, round(n * float(os.environ.get("FLEXSIM_HYPOTHESIS_SCALE", "1"))))
