@@ -33,6 +33,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability like 0.05, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flexsim",
@@ -50,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
     run.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
+
+    opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
+    opt.add_argument("scenario", metavar="SCENARIO.yaml")
+    opt.add_argument("--lot", required=True, metavar="NAME", help="the pack whose size varies")
+    opt.add_argument("--sizes", required=True, metavar="START:STOP:STEP",
+                     help="sizes to try: START:STOP:STEP (inclusive) or a comma list")
+    opt.add_argument("--objective", choices=("cost", "service"), default="cost",
+                     help="cost (default): lowest expected total cost; service: smallest size "
+                          "whose run-out probability is at most --max-run-out")
+    opt.add_argument("--max-run-out", type=_probability, default=0.05, metavar="P",
+                     help="run-out probability limit for --objective service (default 0.05)")
+    opt.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
+    opt.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
+    opt.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    opt.add_argument("--json", metavar="OUT.json", help="write the candidates as JSON")
+    opt.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -96,7 +122,36 @@ def cmd_run(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate}
+def cmd_optimize(args) -> int:
+    from flexsim.optimize import OptimizeError, evaluate, parse_sizes, table_text, to_json
+    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.runner import Progress
+    from flexsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.json:
+        check_writable(args.json)
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    try:
+        sizes = parse_sizes(args.sizes)
+        bar = Progress(runs, enabled=False if args.quiet else None)
+        try:
+            cands = evaluate(scenario, args.lot, sizes, runs, seed, args.workers, args.objective,
+                             bar.update)
+        finally:
+            bar.close()
+    except OptimizeError as exc:
+        raise UsageError(str(exc)) from None
+    data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
+    if args.json:
+        write_all([(args.json, json_text(data))])
+    if not args.quiet:
+        sys.stdout.write(table_text(data))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -266,34 +266,36 @@ class FastBatch:
     def records(self) -> list[RunRecord]:
         return [self.record(i, run) for i, run in enumerate(self.runs)]
 
-    def record(self, i: int, run: int, bank: PoolBank | None = None, seat_charges=None) -> RunRecord:
-        """Row i's RunRecord (its pools may be read from another bank, for sweeps)."""
-        plan = self.plan
-        bank = bank or self.bank
-        seat_charges = self.seats.charges[i] if seat_charges is None else seat_charges
-        counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), np.int64)
-        spend = np.zeros(plan.n_pools)
-        lot_consumed = np.zeros(len(plan.lots), np.int64)
-        lot_expired = np.zeros(len(plan.lots), np.int64)
-        for p, st in enumerate(bank.pools):
-            row = {
-                "tokens_purchased": st.bought[i], "tokens_consumed": st.consumed_total[i],
-                "tokens_expired": st.expired_total[i], "tokens_remaining": st.balance[i],
-                "launches": self.launches[i, p], "charges": st.charges[i],
-                "blocked_launches": st.blocked_launches[i],
-                "blocked_renewals": st.blocked_renewals[i], "blocked_days": st.blocked_days[i],
-                "run_out_day": st.run_out_day[i], "alert_day": st.alert_day[i],
-                "topups": st.topups[i],
-            }
-            for name, value in row.items():
-                counters[p, counter_index(name)] = value
-            spend[p] = st.spend[i]
-            for k, slot in enumerate(bank.pool_lots[p]):
-                lot_consumed[slot] = st.consumed[i, k]
-                lot_expired[slot] = st.expired[i, k]
-            assert st.bought[i] == st.consumed_total[i] + st.expired_total[i] + st.balance[i]
-        return RunRecord(run, counters, spend, lot_consumed, lot_expired,
-                         seat_charges.astype(np.int64) * self.rate)
+    def record(self, i: int, run: int) -> RunRecord:
+        return make_record(self.plan, self.bank, i, run, self.launches[i], self.seats.charges[i])
+
+
+def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,
+                seat_charges: np.ndarray) -> RunRecord:
+    """The RunRecord of row i of a pool bank (with that run's launches and seat charges)."""
+    counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), np.int64)
+    spend = np.zeros(plan.n_pools)
+    lot_consumed = np.zeros(len(plan.lots), np.int64)
+    lot_expired = np.zeros(len(plan.lots), np.int64)
+    for p, st in enumerate(bank.pools):
+        row = {
+            "tokens_purchased": st.bought[i], "tokens_consumed": st.consumed_total[i],
+            "tokens_expired": st.expired_total[i], "tokens_remaining": st.balance[i],
+            "launches": launches[p], "charges": st.charges[i],
+            "blocked_launches": st.blocked_launches[i],
+            "blocked_renewals": st.blocked_renewals[i], "blocked_days": st.blocked_days[i],
+            "run_out_day": st.run_out_day[i], "alert_day": st.alert_day[i],
+            "topups": st.topups[i],
+        }
+        for name, value in row.items():
+            counters[p, counter_index(name)] = value
+        spend[p] = st.spend[i]
+        for k, slot in enumerate(bank.pool_lots[p]):
+            lot_consumed[slot] = st.consumed[i, k]
+            lot_expired[slot] = st.expired[i, k]
+        assert st.bought[i] == st.consumed_total[i] + st.expired_total[i] + st.balance[i]
+    return RunRecord(run, counters, spend, lot_consumed, lot_expired,
+                     seat_charges.astype(np.int64) * plan.seat_rate)
 
 
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:

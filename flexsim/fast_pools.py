@@ -233,15 +233,16 @@ class PoolBank:
             self.alert(p, rows, day)
 
     # -- charges ---------------------------------------------------------------------------------
-    def covers(self, p: int, demand: np.ndarray) -> np.ndarray:
+    def covers(self, p: int, demand: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Rows whose day can be charged in one step: the balance covers the demand and no
         top-up would arrive at once in the middle of the day."""
         st, policy = self.pools[p], self.plan.topups[p]
-        easy = st.balance >= demand
+        balance = st.balance[rows]
+        easy = balance >= demand
         if policy is not None and policy.lead_days == 0:
             can_order = np.ones(len(demand), bool) if policy.max_orders is None else (
-                st.orders < policy.max_orders)
-            easy &= ~(can_order & (st.balance - demand < level(policy.below, st.bought)))
+                st.orders[rows] < policy.max_orders)
+            easy &= ~(can_order & (balance - demand < level(policy.below, st.bought[rows])))
         return easy
 
     def charge(self, p: int, rows: np.ndarray, demand: np.ndarray, count: np.ndarray,

@@ -64,9 +64,36 @@ def _init_worker(scenario: Scenario) -> None:
     _worker_plan = Plan(scenario)
 
 
-def _work(seed: int, runs: list[int], engine: str, keep_seats: bool) -> list[RunRecord]:
+def _work_fn(fn, runs: list[int], extra: tuple):
     assert _worker_plan is not None
-    return simulate_runs(_worker_plan, seed, runs, engine, keep_seats)
+    return runs[0], fn(_worker_plan, extra[0], runs, *extra[1:])
+
+
+def map_batches(plan: Plan, fn, runs: Sequence[int], size: int, workers: int, extra: tuple):
+    """Yield (first run, fn(plan, seed, batch, *rest)) per batch of runs, on `workers` processes.
+
+    `extra` is (seed, *rest); `fn` must be a module-level function (it is pickled).
+    """
+    chunks = batches(runs, size)
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield chunk[0], fn(plan, extra[0], chunk, *extra[1:])
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(plan.scenario,)) as pool:
+        pending = set()
+        todo = iter(chunks)
+        for chunk in todo:
+            pending.add(pool.submit(_work_fn, fn, chunk, extra))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_work_fn, fn, nxt, extra))
 
 
 def batches(runs: Sequence[int], size: int) -> list[list[int]]:
@@ -77,26 +104,9 @@ def batches(runs: Sequence[int], size: int) -> list[list[int]]:
 def iter_records(plan: Plan, seed: int, runs: Sequence[int], engine: str, workers: int = 1,
                  keep_seats: bool = False, batch: int | None = None) -> Iterator[list[RunRecord]]:
     """Yield the records of `runs` batch by batch (in any order of completion)."""
-    chunks = batches(runs, batch or BATCH[engine])
-    if workers <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            yield simulate_runs(plan, seed, chunk, engine, keep_seats)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(plan.scenario,)) as pool:
-        pending = set()
-        todo = iter(chunks)
-        for chunk in todo:  # keep a bounded number of batches in flight
-            pending.add(pool.submit(_work, seed, chunk, engine, keep_seats))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_work, seed, nxt, engine, keep_seats))
+    for _first, records in map_batches(plan, simulate_runs, runs, batch or BATCH[engine], workers,
+                                       (seed, engine, keep_seats)):
+        yield records
 
 
 class Progress:
