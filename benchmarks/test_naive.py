@@ -203,13 +203,13 @@ def test_same_seed_same_result():
 
 
 CROSS_CHECK_YAML = """\
-name: cross-check (overnight sessions, several packs, runs out in autumn)
+name: cross-check (overnight sessions, several packs, runs out in about half the runs)
 start: 2027-01-01
 end: 2027-12-31
 calendar: {workdays: [mon, tue, wed, thu, fri, sat], holidays: [2027-04-02]}
 lots:
   - {name: held, date: 2026-06-01, tokens: 4000}
-  - {name: a, date: 2027-01-01, tokens: 6000, expires: 2028-01-01}
+  - {name: a, date: 2027-01-01, tokens: 10000, expires: 2028-01-01}
   - {name: b, date: 2027-01-01, tokens: 1000, expires: 2028-01-01}
   - {name: c, date: 2027-06-01, tokens: 2000, expires: 2027-12-15}
 users:
@@ -242,8 +242,8 @@ def test_naive_agrees_with_flexsim_in_distribution(tmp_path):
     path.write_text(CROSS_CHECK_YAML)
     s = api.load(path)
     n_naive, n_flex = 400, 4000
-    naive = run_naive(s, n_naive, seed=2024)
-    pool = api.simulate(s, runs=n_flex, seed=7).to_json()["pools"]["main"]
+    naive = run_naive(s, n_naive, seed=77)
+    pool = api.simulate(s, runs=n_flex, seed=78).to_json()["pools"]["main"]
 
     def z(values, flex):
         m = sum(values) / len(values)
@@ -256,4 +256,4 @@ def test_naive_agrees_with_flexsim_in_distribution(tmp_path):
     p_naive = sum(r["run_out_date"] is not None for r in naive) / n_naive
     p_flex = pool["run_out_probability"]
     se = (p_naive * (1 - p_naive) / n_naive + p_flex * (1 - p_flex) / n_flex) ** 0.5
-    assert 0.2 < p_flex < 0.98 and abs(p_naive - p_flex) < 4 * se
+    assert 0.2 < p_flex < 0.9 and abs(p_naive - p_flex) < 4 * se

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flexsim.behaviour import TIME, Behaviour, draw_behaviour, empty_grids
-from flexsim.fast_pools import NEVER, PoolBank
+from flexsim.fast_pools import NEVER, PoolBank, level
 from flexsim.ledger import DAY
 from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
@@ -31,6 +31,7 @@ from flexsim.usage import LAUNCH, Seat
 class DayAttempts:
     """Every seat's charge attempt of one day, for a set of rows (rows x seats)."""
 
+    day: int
     day_end: int
     renew: np.ndarray  # bool: renewal of the current stretch at its window end
     launch: np.ndarray  # bool: launch outside any window
@@ -72,14 +73,14 @@ class SeatBank:
             if not renew.any():
                 return None
             none = np.zeros_like(renew)
-            return DayAttempts(day_end, renew, none, none, renew, W, None, None, None, None)
+            return DayAttempts(day, day_end, renew, none, none, renew, W, None, None, None, None)
         has = self._grid("chargeable", wd)
         TS, TIU, TCE = (self._grid(n, wd) for n in ("start_grid", "in_use_end_grid",
                                                      "charge_end_grid"))
         free = has & ~renew
         launch = free & (W <= TS)
         free_renew = free & (W > TS) & (W < TCE) & (W < day_end)
-        return DayAttempts(day_end, renew, launch, free_renew, renew | launch | free_renew,
+        return DayAttempts(day, day_end, renew, launch, free_renew, renew | launch | free_renew,
                            np.where(launch, TS, W), has, TS, TIU, TCE)
 
     def charge_all(self, cells: np.ndarray, day: DayAttempts) -> None:
@@ -215,31 +216,74 @@ class FastBatch:
             st.run_out_day[first] = day
 
     def _replay(self, p: int, row: int, today: DayAttempts, adopt) -> None:
-        """Replay one row's day for one pool event by event, as the SimPy engine would."""
+        """One row's day for one pool when the pool runs short during it.
+
+        The attempts are taken in time order. Those before the first one the balance can't
+        cover (or, with a lead-0 top-up rule, before the charge that sets off a top-up) are all
+        charged in one step; from there on the day is replayed event by event with the same
+        `PoolLedger` and `Seat` classes as the SimPy engine.
+        """
+        sb, bank = self.seats, self.bank
+        seats = self.pool_seats[p]
+        att = today.attempt[row, seats]
+        who = seats[att]
+        when = today.t[row, seats][att]
+        order = np.lexsort((who, when))
+        who, when = who[order], when[order]
+        cum = np.cumsum(self.rate[who])
+        st = bank.pools[p]
+        covered = int(np.searchsorted(cum, st.balance[row], side="right"))
+        policy = self.plan.topups[p]
+        if policy is not None and policy.lead_days == 0:
+            below = np.flatnonzero(st.balance[row] - cum < level(policy.below, st.bought[row]))
+            if len(below):
+                covered = min(covered, int(below[0]))
+        if covered:
+            first = who[:covered]
+            sb.W[row, first] = when[:covered] + DAY
+            sb.charges[row, first] += 1
+            rows = np.array([row])
+            bank.charge(p, rows, cum[covered - 1:covered], np.array([covered]), today.day)
+        if covered == len(who):
+            return
+        self._replay_events(p, row, today, adopt, who[covered:], when[covered:])
+
+    def _replay_events(self, p: int, row: int, today: DayAttempts, adopt, rest: np.ndarray,
+                       times: np.ndarray) -> None:
+        """Replay the attempts of these seats (first attempts at `times`, in order) one by one.
+
+        Seats get a `Seat` object when their first attempt comes up; a blocked one may attempt
+        again later the same day (a launch after a lost renewal), through a small heap. Once the
+        balance is below every rate still to come, the untouched seats are blocked in one step.
+        """
         ledger, packs = self.bank.ledger(p, row)
         st = self.bank.pools[p]
         sb = self.seats
-        seats = self.pool_seats[p]
         has = today.has
-        involved = today.attempt[row, seats]
-        if has is not None:
-            involved = involved | has[row, seats]
-        heap: list[tuple[int, int, Seat]] = []
+        rate = self.rate
+        rates = rate[rest]
+        min_after = np.minimum.accumulate(rates[::-1])[::-1]  # least rate from i on
+        heap: list[tuple[int, int, Seat]] = []  # second attempts
         seat_objs: list[tuple[int, Seat]] = []
-        for s in seats[involved].tolist():
-            launched = has is not None and has[row, s]
-            sessions = ([(int(today.TS[row, s]), int(today.TIU[row, s]), int(today.TCE[row, s]))]
-                        if launched else [])
-            seat = Seat(sessions, int(sb.W[row, s]), int(sb.CE[row, s]), int(sb.IU[row, s]))
-            seat_objs.append((s, seat))
-            t = seat.next_attempt()
-            if t is not None and t < today.day_end:
-                heap.append((t, s, seat))
-        heapq.heapify(heap)
         blocked_seats: set[int] = set()
-        while heap:
-            t, s, seat = heapq.heappop(heap)
-            if ledger.charge(int(self.rate[s]), t):
+        i, n = 0, len(rest)
+        rest_list, times_list = rest.tolist(), times.tolist()
+        while i < n or heap:
+            if i < n and (not heap or (times_list[i], rest_list[i]) < heap[0][:2]):
+                least = min(int(min_after[i]), min((int(rate[x[1]]) for x in heap), default=NEVER))
+                if ledger.balance < least:
+                    break  # nothing more can be charged today: block the rest in one step
+                s = rest_list[i]
+                launched = has is not None and has[row, s]
+                sessions = ([(int(today.TS[row, s]), int(today.TIU[row, s]),
+                              int(today.TCE[row, s]))] if launched else [])
+                seat = Seat(sessions, int(sb.W[row, s]), int(sb.CE[row, s]), int(sb.IU[row, s]))
+                seat_objs.append((s, seat))
+                t = seat.next_attempt()
+                i += 1
+            else:
+                t, s, seat = heapq.heappop(heap)
+            if ledger.charge(int(rate[s]), t):
                 seat.charged(t)
                 sb.charges[row, s] += 1
             else:
@@ -255,12 +299,29 @@ class FastBatch:
             t = seat.next_attempt()
             if t is not None and t < today.day_end:
                 heapq.heappush(heap, (t, s, seat))
+        # The balance is below every remaining rate: the rest is blocked (second attempts too).
+        for t, s, seat in heap:
+            while t is not None and t < today.day_end:
+                if seat.in_use_at(t):
+                    if seat.pending == LAUNCH:
+                        st.blocked_launches[row] += 1
+                        if st.run_out_day[row] < 0:
+                            st.run_out_day[row] = t // DAY
+                    else:
+                        st.blocked_renewals[row] += 1
+                    blocked_seats.add(s)
+                seat.blocked(t)
+                t = seat.next_attempt()
         st.blocked_days[row] += len(blocked_seats)
         for s, seat in seat_objs:
             sb.W[row, s], sb.CE[row, s], sb.IU[row, s] = seat.window_end, seat.charge_end, seat.in_use_end
             if adopt is not None:
                 adopt[row, s] = False
         self.bank.store(p, row, ledger, packs)
+        if i < n:
+            cells = np.zeros_like(today.attempt)
+            cells[row, rest[i:]] = True
+            self._block_all(cells, today, adopt, today.day)
 
     # -- results -------------------------------------------------------------------------------
     def records(self) -> list[RunRecord]:

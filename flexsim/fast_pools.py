@@ -275,16 +275,14 @@ class PoolBank:
         n_lots = len(self.pool_lots[p])
         ledger = PoolLedger(plan.alert[p], plan.topups[p], first_topup + int(st.topups[row]))
         packs: dict[int, tuple[int, Pack]] = {}
-        for k in range(st.rem.shape[1]):
-            if st.exp_day[row, k] >= NEVER - 1:
-                continue
+        # Only packs still holding tokens can change; the others stay as they are in the bank.
+        for k in np.flatnonzero(st.rem[row] > 0).tolist():
             slot = self.pool_lots[p][k] if k < n_lots else first_topup + k - n_lots
             pack = Pack(slot, int(st.tokens[row, k]), int(st.date_day[row, k]),
                         int(st.exp_day[row, k]), int(st.rem[row, k]), int(st.consumed[row, k]),
                         int(st.expired[row, k]))
             packs[slot] = (k, pack)
-            if pack.remaining > 0:
-                ledger.packs.append(pack)
+            ledger.packs.append(pack)
         ledger.packs.sort(key=Pack.draw_key)
         ledger.bought, ledger.consumed = int(st.bought[row]), int(st.consumed_total[row])
         ledger.expired, ledger.balance = int(st.expired_total[row]), int(st.balance[row])
