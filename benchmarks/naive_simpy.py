@@ -2,7 +2,7 @@
 
 One SimPy process per (person, product) walks every day of the horizon with `env.timeout`; random
 numbers are drawn one at a time from a `numpy.random.Generator`; the pack ledger is a plain list.
-No vectorisation, no event skipping, no caching beyond the calendar. It is deliberately written
+No vectorisation, no event skipping, nothing precomputed but the calendar. It is deliberately written
 apart from flexsim's engines (it shares only the scenario dataclasses), so that its statistics can
 be compared with flexsim's as an independent check of the rules (SPEC section 1, DOMAIN.md).
 
@@ -376,7 +376,16 @@ def _day(start: date, t: float) -> str:
 
 
 def run_naive(scenario: Scenario, runs: int, seed: int) -> list[dict[str, Any]]:
-    """Run the naive model `runs` times; run k uses SeedSequence(seed, spawn_key=(k,))."""
+    """Run the naive model `runs` times; run k uses SeedSequence(seed, spawn_key=(k,)).
+
+    One dict per run, totals over the pools: tokens_purchased, tokens_consumed, tokens_expired,
+    tokens_remaining (at the run end), charges, blocked_launches, blocked_renewals (of a session in
+    use), idle_refused (renewals of an idle left-open product refused: it closes, no work lost),
+    blocked_days ((person, product, day) triples with a blocked launch or renewal), run_out_date
+    (ISO date of the first blocked launch, or None), first_blocked_date (first blocked launch or
+    renewal), events (SimPy events processed); then `pools` (the same per pool) and `lots`
+    (per lot: pool, tokens, consumed, expired).
+    """
     if scenario.reorders:
         print("naive_simpy: reorder policies are ignored by the naive model", file=sys.stderr)
     cal = Calendar(scenario)

@@ -115,8 +115,19 @@ class FastBatch:
         self.seats = seats
         self.bank = pools
         self.launches = launches  # (rows, pools)
-        self.runs = runs
+        self.runs = runs  # run of each row id
+        self.ids = np.arange(pools.rows)  # row id of each active row
         self.rate = plan.seat_rate
+        # Rows whose pools can never charge again are retired (see `_retire`).
+        self.retired: PoolBank | None = None
+        self.retired_ids = np.zeros(0, np.int64)
+        self.retired_charges = np.zeros((0, plan.n_seats), np.int32)
+        self.retired_launches = np.zeros((0, plan.n_pools), np.int64)
+        self._future: tuple[np.ndarray, np.ndarray] | None = None
+        self.min_rate = np.array([self.rate[plan.seat_pool == p].min(initial=NEVER)
+                                  for p in range(plan.n_pools)])
+        self.last_arrival = np.array([max([lot.date_day for lot in plan.lots if lot.pool == p],
+                                          default=-1) for p in range(plan.n_pools)])
         self.pool_seats = [np.flatnonzero(plan.seat_pool == p) for p in range(plan.n_pools)]
         self.pool_mask = [plan.seat_pool == p for p in range(plan.n_pools)]
         self.pool_onehot = np.eye(plan.n_pools, dtype=np.int64)[plan.seat_pool]  # (S, pools)
@@ -144,11 +155,87 @@ class FastBatch:
         return self.records()
 
     def step(self, day: int) -> None:
+        self.midnight(day)
+        self.day_charges(day)
+
+    def midnight(self, day: int) -> None:
         self.bank.midnight(day)
+        if self.retired is not None:
+            self.retired.midnight(day)
+
+    def day_charges(self, day: int) -> None:
         if self.R:
             today = self.seats.attempts(day)
             if today is not None:
                 self.charges(day, today)
+                self._retire(day, today.day_end)
+
+    # -- retiring rows that can never charge again -----------------------------------------------
+    def _retire(self, day: int, day_end: int) -> None:
+        """Set aside rows whose every pool is empty for good.
+
+        A pool is empty for good when its balance is below every rate of its people and nothing
+        can arrive any more (no pack to come, no order outstanding, no order left to place).
+        Once, in addition, no seat of the row has a window or session reaching past today, each
+        remaining launch of the horizon is simply a blocked launch on its own day: those are
+        counted from the behaviour grids at once, and the row only keeps its pool ledger (for
+        expiries) instead of being advanced seat by seat.
+        """
+        dead = np.ones(self.R, bool)
+        for p, st in enumerate(self.bank.pools):
+            policy = self.plan.topups[p]
+            if self.last_arrival[p] > day or (policy is not None and policy.max_orders is None):
+                return  # something may still arrive in this pool
+            dead &= (st.balance < self.min_rate[p]) & (st.outstanding < 0)
+            if policy is not None:
+                dead &= st.orders >= policy.max_orders
+        if not dead.any():
+            return
+        rows = np.flatnonzero(dead)
+        sb = self.seats
+        settled = ((sb.W[rows] >= sb.CE[rows]) & (sb.W[rows] <= day_end)).all(axis=1)
+        rows = rows[settled]
+        if len(rows) == 0:
+            return
+        counts, first = self._future_launches()
+        grid = rows if sb.row_grid is None else sb.row_grid[rows]
+        nxt = int(np.searchsorted(self.plan.workdays, day, side="right"))
+        for p, st in enumerate(self.bank.pools):
+            n = counts[grid, nxt, p]
+            st.blocked_launches[rows] += n
+            st.blocked_days[rows] += n
+            start = (st.run_out_day[rows] < 0) & (n > 0)
+            st.run_out_day[rows[start]] = self.plan.workdays[first[grid[start], nxt, p]]
+        gone = self.bank.take(rows)
+        if self.retired is None:
+            self.retired = gone
+        else:
+            self.retired.extend(gone)
+        self.retired_ids = np.concatenate([self.retired_ids, self.ids[rows]])
+        self.retired_charges = np.concatenate([self.retired_charges, sb.charges[rows]])
+        self.retired_launches = np.concatenate([self.retired_launches, self.launches[rows]])
+        keep = np.ones(self.R, bool)
+        keep[rows] = False
+        keep = np.flatnonzero(keep)
+        self.seats = sb.take(keep, keep if sb.row_grid is None else sb.row_grid[keep])
+        self.bank = self.bank.take(keep)
+        self.launches, self.ids = self.launches[keep], self.ids[keep]
+
+    def _future_launches(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per grid row, workday w and pool: chargeable launches from w on, and the first
+        workday from w on that has one."""
+        if self._future is None:
+            grid = self.seats.grids["chargeable"]
+            G, NW, _ = grid.shape
+            per_day = np.stack([grid[:, :, self.pool_mask[p]].sum(axis=2)
+                                for p in range(self.plan.n_pools)], axis=2)  # (G, NW, P)
+            counts = np.zeros((G, NW + 1, self.plan.n_pools), np.int64)
+            counts[:, :NW] = np.cumsum(per_day[:, ::-1], axis=1)[:, ::-1]
+            wd = np.where(per_day > 0, np.arange(NW)[None, :, None], NW)
+            first = np.full((G, NW + 1, self.plan.n_pools), NW, np.int64)
+            first[:, :NW] = np.minimum.accumulate(wd[:, ::-1], axis=1)[:, ::-1]
+            self._future = (counts, first)
+        return self._future
 
     def charges(self, day: int, today: DayAttempts) -> None:
         rate = self.rate
@@ -181,38 +268,42 @@ class FastBatch:
                 if len(rows):
                     self.bank.charge(p, rows, demand[rows, p], count[rows, p], day)
         if blocked_cells.any():
-            self._block_all(blocked_cells, today, adopt, day)
+            # Seats without an attempt today are untouched by a blocked day: leave them out.
+            self._block_all(*np.nonzero(blocked_cells & attempt), today, adopt, day)
         for row, p in hard:
             self._replay(p, row, today, adopt)
         if adopt is not None:
             self.seats.adopt(today, adopt)
 
-    def _block_all(self, cells: np.ndarray, today: DayAttempts, adopt, day: int) -> None:
-        """The balance is below every attempted rate: every attempt in these cells is blocked."""
+    def _block_all(self, r: np.ndarray, c: np.ndarray, today: DayAttempts, adopt, day: int) -> None:
+        """The balance is below every attempted rate: every attempt of cells (r[i], c[i]) is
+        blocked (and a launch right after a lost renewal too)."""
         sb = self.seats
-        W = sb.W
-        ren = today.renew & cells
-        counted_ren = ren & (W < sb.IU)
-        np.copyto(sb.CE, W, where=ren)
-        np.minimum(sb.IU, W, out=sb.IU, where=ren)
+        W, IU = sb.W[r, c], sb.IU[r, c]
+        ren = today.renew[r, c]
+        counted_ren = ren & (W < IU)
+        CE = np.where(ren, W, sb.CE[r, c])
+        IU = np.where(ren, np.minimum(IU, W), IU)
         if today.has is not None:
             # Launched outside any window (maybe right after a lost renewal): lost for the day.
-            lost_launch = today.has & cells & (today.launch | ren)
-            fr = today.free_renew & cells  # launched free inside a window, renewal lost
-            counted_ren |= fr & (W < today.TIU)
-            np.copyto(sb.CE, W, where=fr)
-            np.copyto(sb.IU, np.minimum(today.TIU, W), where=fr)
-            adopt &= ~(lost_launch | fr)
+            lost_launch = today.has[r, c] & (today.launch[r, c] | ren)
+            fr = today.free_renew[r, c]  # launched free inside a window, renewal lost
+            tiu = today.TIU[r, c]
+            counted_ren |= fr & (W < tiu)
+            CE = np.where(fr, W, CE)
+            IU = np.where(fr, np.minimum(tiu, W), IU)
+            adopt[r, c] &= ~(lost_launch | fr)
         else:
-            lost_launch = np.zeros_like(cells)
-        lost_launches = self.per_pool(lost_launch)
-        lost_renewals = self.per_pool(counted_ren)
-        lost_days = self.per_pool(counted_ren | lost_launch)
+            lost_launch = np.zeros_like(ren)
+        sb.CE[r, c], sb.IU[r, c] = CE, IU
+        pool = self.plan.seat_pool[c]
         for p, st in enumerate(self.bank.pools):
-            st.blocked_launches += lost_launches[:, p]
-            st.blocked_renewals += lost_renewals[:, p]
-            st.blocked_days += lost_days[:, p]
-            first = (lost_launches[:, p] > 0) & (st.run_out_day < 0)
+            mine = pool == p
+            launches = np.bincount(r[mine & lost_launch], minlength=self.R)
+            st.blocked_launches += launches
+            st.blocked_renewals += np.bincount(r[mine & counted_ren], minlength=self.R)
+            st.blocked_days += np.bincount(r[mine & (counted_ren | lost_launch)], minlength=self.R)
+            first = (launches > 0) & (st.run_out_day < 0)
             st.run_out_day[first] = day
 
     def _replay(self, p: int, row: int, today: DayAttempts, adopt) -> None:
@@ -319,16 +410,23 @@ class FastBatch:
                 adopt[row, s] = False
         self.bank.store(p, row, ledger, packs)
         if i < n:
-            cells = np.zeros_like(today.attempt)
-            cells[row, rest[i:]] = True
-            self._block_all(cells, today, adopt, today.day)
+            self._block_all(np.full(n - i, row), rest[i:], today, adopt, today.day)
 
     # -- results -------------------------------------------------------------------------------
     def records(self) -> list[RunRecord]:
-        return [self.record(i, run) for i, run in enumerate(self.runs)]
+        """Records in row-id order (the order of `runs`)."""
+        return [self.record(i) for i in range(len(self.runs))]
 
-    def record(self, i: int, run: int) -> RunRecord:
-        return make_record(self.plan, self.bank, i, run, self.launches[i], self.seats.charges[i])
+    def record(self, row_id: int) -> RunRecord:
+        """The record of a row id, active or retired."""
+        run = self.runs[row_id]
+        where = np.flatnonzero(self.ids == row_id)
+        if len(where):
+            i = int(where[0])
+            return make_record(self.plan, self.bank, i, run, self.launches[i], self.seats.charges[i])
+        i = int(np.flatnonzero(self.retired_ids == row_id)[0])
+        return make_record(self.plan, self.retired, i, run, self.retired_launches[i],
+                           self.retired_charges[i])
 
 
 def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,

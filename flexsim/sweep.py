@@ -52,7 +52,7 @@ class SizeSweep:
     def _step(self, day: int) -> None:
         free, leader = self.free, self.leader
         self.followers.midnight(day)
-        free.bank.midnight(day)
+        free.midnight(day)
         today = leader.attempts(day)
         if today is not None:
             demand = free.demand(today.attempt)  # per (run, pool), as if nothing were short
@@ -73,10 +73,7 @@ class SizeSweep:
                 if keep.any():
                     r = rows[keep]
                     self.followers.charge(p, r, demand[run[keep], p], count[run[keep], p], day)
-        if free.R:
-            own = free.seats.attempts(day)
-            if own is not None:
-                free.charges(day, own)
+        free.day_charges(day)
         if today is not None:
             leader.charge_all(today.attempt, today)
             if today.has is not None:
@@ -85,9 +82,12 @@ class SizeSweep:
     def _break_away(self, rows: np.ndarray) -> None:
         """These followers continue on their own, from their leader's seats as they are now."""
         runs = self.run_of[rows]
-        self.free.seats.extend(self.leader.take(runs, runs))
-        self.free.bank.extend(self.followers.take(rows))
-        self.free.launches = np.concatenate([self.free.launches, self.launches[runs]])
+        free = self.free
+        free.ids = np.concatenate([free.ids, np.arange(len(free.runs), len(free.runs) + len(rows))])
+        free.runs.extend(self.runs[r] for r in runs)
+        free.seats.extend(self.leader.take(runs, runs))
+        free.bank.extend(self.followers.take(rows))
+        free.launches = np.concatenate([free.launches, self.launches[runs]])
         self.following[rows] = False
         self.moved.append(rows)
 
@@ -107,7 +107,6 @@ class SizeSweep:
                     records.append(make_record(self.plan, self.followers, row, run,
                                                self.launches[r], self.leader.charges[r]))
                 else:
-                    records.append(make_record(self.plan, self.free.bank, j, run,
-                                               self.launches[r], self.free.seats.charges[j]))
+                    records.append(self.free.record(int(j)))
             out.append(records)
         return out
