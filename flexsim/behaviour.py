@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammaincinv
 
 from flexsim.ledger import DAY
 from flexsim.plan import Plan
@@ -94,14 +95,16 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
     g = {name: array[row] for name, array in grids.items()}
     n_persons, n_wd = len(plan.persons), plan.n_workdays
 
-    # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV. Gamma draws
-    # use a varying amount of randomness, hence a stream of their own.
+    # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV, from one
+    # uniform per person on a stream of its own, so a person's factor depends on nothing but
+    # their own draw and their own group's variation.
     v = plan.variation
     factor = np.ones(n_persons)
     if (v > 0).any():
-        shape = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0) ** 2, 1.0)
-        gam = stream(seed, run, STREAM_VARIATION).standard_gamma(shape, size=n_persons)
-        factor = np.where(v > 0, gam * v * v, 1.0)
+        u = stream(seed, run, STREAM_VARIATION).random(n_persons)
+        spread = v > 0
+        shape = 1.0 / v[spread] ** 2
+        factor[spread] = gammaincinv(shape, u[spread]) / shape
 
     rng = stream(seed, run, STREAM_PEOPLE)
     prob = plan.base_prob_t * factor[plan.seat_person]

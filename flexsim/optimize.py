@@ -26,20 +26,22 @@ class OptimizeError(ValueError):
 
 def parse_sizes(text: str) -> list[int]:
     """'START:STOP:STEP' (inclusive) or a comma list, as whole positive token counts."""
+    usage = (f"--sizes {text!r}: expected START:STOP:STEP or a comma list of whole numbers, "
+             "e.g. 500:20000:500 or 1000,2000,5000")
     try:
-        if ":" in text:
-            parts = [int(p) for p in text.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, step = parts
-            if step <= 0 or stop < start:
-                raise OptimizeError(f"--sizes {text}: need START <= STOP and STEP > 0")
-            sizes = list(range(start, stop + 1, step))
-        else:
-            sizes = [int(p) for p in text.split(",") if p.strip()]
+        parts = [int(p) for p in text.split(":")] if ":" in text else None
+        listed = None if parts is not None else [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise OptimizeError(f"--sizes {text!r}: expected START:STOP:STEP or a comma list of "
-                            "whole numbers, e.g. 500:20000:500 or 1000,2000,5000") from None
+        raise OptimizeError(usage) from None
+    if parts is not None:
+        if len(parts) != 3:
+            raise OptimizeError(usage)
+        start, stop, step = parts
+        if step <= 0 or stop < start:
+            raise OptimizeError(f"--sizes {text}: need START <= STOP and STEP > 0")
+        sizes = list(range(start, stop + 1, step))
+    else:
+        sizes = listed or []
     if not sizes:
         raise OptimizeError("--sizes: no size given")
     if min(sizes) < 1:
@@ -108,9 +110,12 @@ def evaluate(scenario: Scenario, lot: str, sizes: Sequence[int], runs: int, seed
     if objective == "cost" and blocked_day is None:
         raise OptimizeError(f"{scenario.source}: costs.blocked_day: the cost objective needs the "
                             "USD lost per blocked person-product-day (or use --objective service)")
-    plan = Plan(scenario)
     slot = names.index(lot)
     base = scenario.lots[slot]
+    if base.date < scenario.start:
+        raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, before "
+                            f"{scenario.start}), so its cost is sunk: size a pack bought in the horizon")
+    plan = Plan(scenario)
     prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s) for s in sizes]
     parts: dict[int, list[tuple[np.ndarray, ...]]] = {}
     for first, result in map_batches(plan, _sweep_batch, range(runs), SWEEP_BATCH, workers,
@@ -169,15 +174,20 @@ def to_json(scenario: Scenario, lot: str, objective: str, max_run_out: float, ru
 
 def table_text(data: dict) -> str:
     rec = data["recommended"]
-    lines = [f"{data['scenario']}: sizing pack {data['lot']!r} over {len(data['candidates'])} "
-             f"sizes, {data['runs']} runs each (the same runs for every size), seed {data['seed']}",
-             "", f"  {'tokens':>8} {'USD/token':>9} {'expected cost (95% CI)':>32} "
-                 f"{'P(run out)':>10} {'expired':>9} {'blocked days':>12}"]
+    rows = []
     for c in data["candidates"]:
         lo, hi = c["cost_ci95"]
-        ci = "" if lo is None else f" ({lo:,.0f} to {hi:,.0f})"
+        ci = "" if lo is None else f"({lo:,.0f} to {hi:,.0f})"
+        rows.append((c, f"{c['expected_cost']:,.0f}", ci))
+    w_cost = max(len("expected cost"), *(len(r[1]) for r in rows))
+    w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
+    lines = [f"{data['scenario']}: sizing pack {data['lot']!r} over {len(data['candidates'])} "
+             f"sizes, {data['runs']} runs each (the same runs for every size), seed {data['seed']}",
+             "", f"  {'tokens':>8} {'USD/token':>9}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} "
+                 f"{'P(run out)':>10} {'expired':>9} {'blocked days':>12}"]
+    for c, cost, ci in rows:
         mark = "  <- recommended" if c["tokens"] == rec["tokens"] else ""
-        lines.append(f"  {c['tokens']:>8,} {c['price']:>9.2f} {c['expected_cost']:>12,.0f}{ci:>20} "
+        lines.append(f"  {c['tokens']:>8,} {c['price']:>9.2f}  {cost:>{w_cost}} {ci:<{w_ci}} "
                      f"{c['run_out_probability']:>10.1%} {c['expected_expired']:>9,.0f} "
                      f"{c['expected_blocked_days']:>12,.1f}{mark}")
     lines.append("")

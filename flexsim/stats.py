@@ -41,7 +41,9 @@ def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo, hi = centre - half, centre + half
+    # Exact 0 and 1 rather than rounding noise like 4e-19 at the ends.
+    return (0.0 if lo < 1e-12 else lo, 1.0 if hi > 1 - 1e-12 else hi)
 
 
 def proportion(successes: int, n: int) -> dict:

@@ -160,3 +160,18 @@ def test_optimize_bad_input(tmp_path, capsys, args, words):
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_optimize_refuses_a_pack_held_at_start(tmp_path, capsys):
+    path = tmp_path / "held.yaml"
+    path.write_text("start: 2027-01-01\ndays: 30\n"
+                    "lots: [{name: old, date: 2026-06-01, tokens: 100}]\n"
+                    "costs: {blocked_day: 100}\n")
+    assert main(["optimize", str(path), "--lot", "old", "--sizes", "100:300:100"]) == 2
+    err = capsys.readouterr().err
+    assert "held at start" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sizes_message_names_the_real_problem():
+    with pytest.raises(OptimizeError, match="START <= STOP"):
+        parse_sizes("8000:5000:250")
