@@ -63,9 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
     opt.add_argument("scenario", metavar="SCENARIO.yaml")
-    opt.add_argument("--lot", required=True, metavar="NAME", help="the pack whose size varies")
-    opt.add_argument("--sizes", required=True, metavar="START:STOP:STEP",
+    opt.add_argument("--lot", metavar="NAME", help="the pack whose size varies")
+    opt.add_argument("--sizes", metavar="START:STOP:STEP",
                      help="sizes to try: START:STOP:STEP (inclusive) or a comma list")
+    opt.add_argument("--reorder-below", metavar="LEVELS",
+                     help="top-up levels to try, e.g. 10%%,20%%,30%% or 500,1000 (tokens)")
+    opt.add_argument("--reorder-tokens", metavar="SIZES", help="top-up sizes to try, e.g. 500,1000")
+    opt.add_argument("--reorder-lead", type=_seed, metavar="DAYS",
+                     help="top-up lead time in workdays (default: the scenario's, else 0)")
+    opt.add_argument("--pool", help="pool whose top-up policy varies (default: the pack's pool)")
+    opt.add_argument("--chart", metavar="OUT.png", help="chart of cost and run-out risk by candidate")
     opt.add_argument("--objective", choices=("cost", "service"), default="cost",
                      help="cost (default): lowest expected total cost; service: smallest size "
                           "whose run-out probability is at most --max-run-out")
@@ -123,29 +130,62 @@ def cmd_run(args) -> int:
 
 
 def cmd_optimize(args) -> int:
-    from flexsim.optimize import OptimizeError, evaluate, parse_sizes, table_text, to_json
+    from flexsim.optimize import (
+        OptimizeError,
+        evaluate,
+        parse_counts,
+        parse_levels,
+        parse_sizes,
+        reorder_variants,
+        table_text,
+        to_json,
+    )
     from flexsim.output import check_writable, json_text, write_all
     from flexsim.runner import Progress
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    if args.json:
-        check_writable(args.json)
+    for path in (args.json, args.chart):
+        if path:
+            check_writable(path)
+    if args.chart:
+        from flexsim.charts import require_matplotlib
+        require_matplotlib()
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     try:
-        sizes = parse_sizes(args.sizes)
-        bar = Progress(runs, enabled=False if args.quiet else None)
+        if (args.lot is None) != (args.sizes is None):
+            raise OptimizeError("--lot and --sizes go together")
+        if (args.reorder_below is None) != (args.reorder_tokens is None):
+            raise OptimizeError("--reorder-below and --reorder-tokens go together")
+        sizes = parse_sizes(args.sizes) if args.sizes else None
+        policies = None
+        if args.reorder_below:
+            pool = args.pool or (scenario.lot_named(args.lot).pool if args.lot in
+                                 [x.name for x in scenario.lots] else None)
+            if pool is None:
+                pool = (scenario.reorders[0].pool if len(scenario.reorders) == 1
+                        else scenario.pool_names()[0])
+            policies = reorder_variants(scenario, pool, parse_levels(args.reorder_below),
+                                        parse_counts(args.reorder_tokens, "--reorder-tokens"),
+                                        args.reorder_lead)
+        total = runs * (len(policies) if policies else 1)
+        bar = Progress(total, enabled=False if args.quiet else None)
         try:
             cands = evaluate(scenario, args.lot, sizes, runs, seed, args.workers, args.objective,
-                             bar.update)
+                             bar.update, policies)
         finally:
             bar.close()
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
     data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
+    outputs = []
     if args.json:
-        write_all([(args.json, json_text(data))])
+        outputs.append((args.json, json_text(data)))
+    if args.chart:
+        from flexsim.charts import optimize_chart_png
+        outputs.append((args.chart, optimize_chart_png(data)))
+    write_all(outputs)
     if not args.quiet:
         sys.stdout.write(table_text(data))
     return 0

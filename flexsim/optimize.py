@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 from scipy import stats as sps
 
-from flexsim.model import Scenario, tier_price
+from flexsim.model import Reorder, Scenario, Threshold, tier_price
 from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord
-from flexsim.runner import map_batches
+from flexsim.runner import map_batches, simulate_runs
 from flexsim.stats import mean_ci, wilson
 from flexsim.sweep import SizeSweep
 
@@ -55,13 +56,21 @@ def parse_sizes(text: str) -> list[int]:
 class Candidate:
     """One size's per-run outcomes (same runs for every size: common random numbers)."""
 
-    tokens: int
-    price: float
+    tokens: int | None  # size of the optimised pack (None: only top-up policies vary)
+    price: float | None
     cost: np.ndarray  # USD per run: purchases in the horizon + blocked days x blocked_day
     ran_out: np.ndarray  # bool per run, the lot's pool
     expired: np.ndarray  # tokens expired per run, the lot's pool
     blocked_days: np.ndarray  # the lot's pool
     spend: np.ndarray  # USD on purchases, every pool
+    reorder: Reorder | None = None  # the top-up policy tried, if policies vary
+
+    @property
+    def label(self) -> str:
+        parts = [] if self.tokens is None else [f"{self.tokens:,} tokens"]
+        if self.reorder is not None:
+            parts.append(f"top up {self.reorder.tokens:,} below {self.reorder.below.describe()}")
+        return ", ".join(parts)
 
     def summary(self) -> dict:
         n = len(self.cost)
@@ -77,6 +86,10 @@ class Candidate:
             "expected_expired": float(self.expired.mean()),
             "expected_blocked_days": float(self.blocked_days.mean()),
             "expected_spend": float(self.spend.mean()),
+            **({} if self.reorder is None else {
+                "reorder_below": self.reorder.below.describe(),
+                "reorder_tokens": self.reorder.tokens,
+                "reorder_lead_days": self.reorder.lead_days}),
         }
 
 
@@ -99,34 +112,113 @@ def _sweep_batch(plan: Plan, seed: int, runs: list[int], slot: int, sizes: list[
     return [_outcomes(records, pool, blocked_day) for records in per_size]
 
 
-def evaluate(scenario: Scenario, lot: str, sizes: Sequence[int], runs: int, seed: int,
-             workers: int = 1, objective: str = "cost", progress=None) -> list[Candidate]:
-    """Simulate every size of pack `lot` on the same `runs` runs."""
+def _plain_batch(plan: Plan, seed: int, runs: list[int], pool: int,
+                 blocked_day: float) -> list[tuple[np.ndarray, ...]]:
+    return [_outcomes(simulate_runs(plan, seed, runs, "fast"), pool, blocked_day)]
+
+
+def parse_levels(text: str) -> list[Threshold]:
+    """'10%,20%' (shares of the tokens bought so far) or '500,1000' (token counts), mixed allowed."""
+    out = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        try:
+            if item.endswith("%"):
+                pct = Fraction(item[:-1].strip())
+                if not 0 <= pct <= 100:
+                    raise ValueError
+                out.append(Threshold(percent=pct))
+            else:
+                count = int(item)
+                if count < 0:
+                    raise ValueError
+                out.append(Threshold(tokens=count))
+        except ValueError:
+            raise OptimizeError(f"--reorder-below {text!r}: {item!r} is neither a percentage from "
+                                "0% to 100% nor a whole number of tokens") from None
+    if not out:
+        raise OptimizeError("--reorder-below: no level given")
+    return out
+
+
+def parse_counts(text: str, option: str) -> list[int]:
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise OptimizeError(f"{option} {text!r}: expected a comma list of whole numbers") from None
+    if not counts or min(counts) < 1:
+        raise OptimizeError(f"{option} {text!r}: give one or more token counts of at least 1")
+    return counts
+
+
+def reorder_variants(scenario: Scenario, pool: str, belows: Sequence[Threshold],
+                     tokens: Sequence[int], lead_days: int | None = None) -> list[Reorder]:
+    """Every (level, top-up size) pair for `pool`, with the scenario's other reorder settings."""
+    if pool not in scenario.pool_names():
+        raise OptimizeError(f"--pool {pool!r}: no such pool; pools: "
+                            + ", ".join(repr(p) for p in scenario.pool_names()))
+    base = scenario.reorder_for(pool) or Reorder(pool, Threshold(percent=Fraction(20)), 1000)
+    lead = base.lead_days if lead_days is None else lead_days
+    out = []
+    for below in belows:
+        for size in tokens:
+            if below.percent is not None and below.percent >= 100 and lead == 0 and base.max_orders is None:
+                raise OptimizeError("a reorder level of 100% with lead 0 and no max_orders would "
+                                    "order without end")
+            out.append(replace(base, below=below, tokens=size, lead_days=lead))
+    return out
+
+
+def evaluate(scenario: Scenario, lot: str | None, sizes: Sequence[int] | None, runs: int,
+             seed: int, workers: int = 1, objective: str = "cost", progress=None,
+             policies: Sequence[Reorder] | None = None) -> list[Candidate]:
+    """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs."""
     names = [x.name for x in scenario.lots]
-    if lot not in names:
-        raise OptimizeError(f"--lot {lot!r}: no such pack in {scenario.source}; packs: "
-                            + ", ".join(repr(n) for n in names))
+    slot = None
+    if lot is not None:
+        if lot not in names:
+            raise OptimizeError(f"--lot {lot!r}: no such pack in {scenario.source}; packs: "
+                                + ", ".join(repr(n) for n in names))
+        slot = names.index(lot)
+        base = scenario.lots[slot]
+        if base.date < scenario.start:
+            raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, "
+                                f"before {scenario.start}), so its cost is sunk: size a pack bought "
+                                "in the horizon")
+        if not sizes:
+            raise OptimizeError("--sizes: give the sizes to try for --lot")
+        prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s)
+                  for s in sizes]
+    elif not policies:
+        raise OptimizeError("nothing to optimise: give --lot and --sizes, and/or --reorder-below "
+                            "and --reorder-tokens")
     blocked_day = scenario.costs.blocked_day
     if objective == "cost" and blocked_day is None:
         raise OptimizeError(f"{scenario.source}: costs.blocked_day: the cost objective needs the "
                             "USD lost per blocked person-product-day (or use --objective service)")
-    slot = names.index(lot)
-    base = scenario.lots[slot]
-    if base.date < scenario.start:
-        raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, before "
-                            f"{scenario.start}), so its cost is sunk: size a pack bought in the horizon")
-    plan = Plan(scenario)
-    prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s) for s in sizes]
-    parts: dict[int, list[tuple[np.ndarray, ...]]] = {}
-    for first, result in map_batches(plan, _sweep_batch, range(runs), SWEEP_BATCH, workers,
-                                     (seed, slot, list(sizes), prices, blocked_day or 0.0)):
-        parts[first] = result
-        if progress is not None:
-            progress(len(result[0][0]))
-    ordered = [parts[k] for k in sorted(parts)]
-    return [Candidate(size, price, *(np.concatenate([part[i][j] for part in ordered])
-                                     for j in range(5)))
-            for i, (size, price) in enumerate(zip(sizes, prices, strict=True))]
+    out: list[Candidate] = []
+    for policy in policies or [None]:
+        variant = scenario if policy is None else replace(
+            scenario, reorders=tuple(r for r in scenario.reorders if r.pool != policy.pool) + (policy,))
+        plan = Plan(variant)
+        if slot is not None:
+            fn, extra = _sweep_batch, (seed, slot, list(sizes), prices, blocked_day or 0.0)
+            labels = list(zip(sizes, prices, strict=True))
+        else:
+            pool = plan.pool_names.index(policy.pool)
+            fn, extra = _plain_batch, (seed, pool, blocked_day or 0.0)
+            labels = [(None, None)]
+        parts: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        for first, result in map_batches(plan, fn, range(runs), SWEEP_BATCH, workers, extra):
+            parts[first] = result
+            if progress is not None:
+                progress(len(result[0][0]))
+        ordered = [parts[k] for k in sorted(parts)]
+        out.extend(Candidate(size, price, *(np.concatenate([part[i][j] for part in ordered])
+                                            for j in range(5)), reorder=policy)
+                   for i, (size, price) in enumerate(labels))
+    return out
 
 
 def paired(a: np.ndarray, b: np.ndarray) -> dict:
@@ -142,67 +234,94 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
 
 
 def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dict:
-    """The recommended candidate (as a summary) with its paired comparison to its neighbours."""
+    """The recommended candidate (as a summary) with paired comparisons to its neighbours.
+
+    Sizes alone: `cost` takes the lowest expected cost, `service` the smallest size whose
+    run-out probability is within the limit; neighbours are the next smaller and larger sizes.
+    When top-up policies vary, `service` takes the lowest expected cost among the candidates
+    within the limit, and the neighbours are the two next best candidates.
+    """
+    policies = any(c.reorder is not None for c in cands)
+    costs = np.array([c.cost.mean() for c in cands])
+    ok = [i for i, c in enumerate(cands) if c.ran_out.mean() <= max_run_out]
     if objective == "cost":
-        means = [c.cost.mean() for c in cands]
-        best = int(np.argmin(means))
-        meets = True
+        best, meets = int(np.argmin(costs)), True
+    elif ok:
+        best, meets = (min(ok, key=lambda i: costs[i]) if policies else ok[0]), True
     else:
-        ok = [i for i, c in enumerate(cands) if c.ran_out.mean() <= max_run_out]
-        meets = bool(ok)
-        best = ok[0] if ok else len(cands) - 1
+        best, meets = (int(np.argmin([c.ran_out.mean() for c in cands])) if policies
+                       else len(cands) - 1), False
+    if policies:
+        ranked = [i for i in np.argsort(costs, kind="stable").tolist() if i != best]
+        neighbours = ranked[:2]
+    else:
+        neighbours = [j for j in (best - 1, best + 1) if 0 <= j < len(cands)]
     rec = cands[best].summary()
     rec["meets_limit"] = meets
     rec["compared_with"] = [
-        {"tokens": cands[j].tokens, "cost_difference": paired(cands[best].cost, cands[j].cost),
+        {"tokens": cands[j].tokens, "candidate": cands[j].label,
+         "cost_difference": paired(cands[best].cost, cands[j].cost),
          "run_out_difference": paired(cands[best].ran_out.astype(float),
                                       cands[j].ran_out.astype(float))}
-        for j in (best - 1, best + 1) if 0 <= j < len(cands)]
+        for j in neighbours]
+    rec["candidate"] = cands[best].label
     return rec
 
 
-def to_json(scenario: Scenario, lot: str, objective: str, max_run_out: float, runs: int,
+def to_json(scenario: Scenario, lot: str | None, objective: str, max_run_out: float, runs: int,
             seed: int, cands: list[Candidate]) -> dict:
     return {
         "scenario": scenario.name, "lot": lot, "runs": runs, "seed": seed,
         "objective": objective,
         "max_run_out": max_run_out if objective == "service" else None,
         "recommended": recommend(cands, objective, max_run_out),
-        "candidates": [c.summary() for c in cands],
+        "candidates": [dict(c.summary(), candidate=c.label) for c in cands],
     }
 
 
 def table_text(data: dict) -> str:
     rec = data["recommended"]
+    cands = data["candidates"]
+    policies = any("reorder_tokens" in c for c in cands)
     rows = []
-    for c in data["candidates"]:
+    for c in cands:
         lo, hi = c["cost_ci95"]
         ci = "" if lo is None else f"({lo:,.0f} to {hi:,.0f})"
-        rows.append((c, f"{c['expected_cost']:,.0f}", ci))
+        first = [] if c["tokens"] is None else [f"{c['tokens']:,}", f"{c['price']:.2f}"]
+        if policies:
+            first += [str(c["reorder_below"]), f"{c['reorder_tokens']:,}"]
+        rows.append((first, f"{c['expected_cost']:,.0f}", ci, c["candidate"] == rec["candidate"]))
+    heads = ([] if cands[0]["tokens"] is None else ["tokens", "USD/token"]) + (
+        ["top up below", "top-up tokens"] if policies else [])
+    widths = [max(len(h), *(len(r[0][k]) for r in rows)) for k, h in enumerate(heads)]
     w_cost = max(len("expected cost"), *(len(r[1]) for r in rows))
     w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
-    lines = [f"{data['scenario']}: sizing pack {data['lot']!r} over {len(data['candidates'])} "
-             f"sizes, {data['runs']} runs each (the same runs for every size), seed {data['seed']}",
-             "", f"  {'tokens':>8} {'USD/token':>9}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} "
-                 f"{'P(run out)':>10} {'expired':>9} {'blocked days':>12}"]
-    for c, cost, ci in rows:
-        mark = "  <- recommended" if c["tokens"] == rec["tokens"] else ""
-        lines.append(f"  {c['tokens']:>8,} {c['price']:>9.2f}  {cost:>{w_cost}} {ci:<{w_ci}} "
-                     f"{c['run_out_probability']:>10.1%} {c['expected_expired']:>9,.0f} "
-                     f"{c['expected_blocked_days']:>12,.1f}{mark}")
+    what = (f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy")
+    lines = [f"{data['scenario']}: {what} over {len(cands)} candidates, {data['runs']} runs each "
+             f"(the same runs for every candidate), seed {data['seed']}", ""]
+    head = " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
+    lines.append(f"  {head}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} {'P(run out)':>10} "
+                 f"{'expired':>9} {'blocked days':>12}")
+    for (first, cost, ci, is_rec), c in zip(rows, cands, strict=True):
+        cells = " ".join(f"{v:>{w}}" for v, w in zip(first, widths, strict=True))
+        mark = "  <- recommended" if is_rec else ""
+        lines.append(f"  {cells}  {cost:>{w_cost}} {ci:<{w_ci}} {c['run_out_probability']:>10.1%} "
+                     f"{c['expected_expired']:>9,.0f} {c['expected_blocked_days']:>12,.1f}{mark}")
     lines.append("")
     if data["objective"] == "cost":
-        lines.append(f"Recommended: {rec['tokens']:,} tokens, the lowest expected total cost "
+        lines.append(f"Recommended: {rec['candidate']}, the lowest expected total cost "
                      f"(purchases + blocked days).")
     elif rec["meets_limit"]:
-        lines.append(f"Recommended: {rec['tokens']:,} tokens, the smallest size whose run-out "
-                     f"probability is at most {data['max_run_out']:.1%}.")
+        rule = ("the cheapest candidate" if policies else "the smallest size")
+        lines.append(f"Recommended: {rec['candidate']}, {rule} whose run-out probability is at "
+                     f"most {data['max_run_out']:.1%}.")
     else:
-        lines.append(f"No size keeps the run-out probability at or below {data['max_run_out']:.1%}: "
-                     f"the largest, {rec['tokens']:,} tokens, is shown. Try larger sizes.")
+        lines.append(f"No candidate keeps the run-out probability at or below "
+                     f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try larger sizes.")
     for comp in rec["compared_with"]:
         d = comp["cost_difference"]
         verdict = "a significant difference" if d["significant"] else "not significant"
-        lines.append(f"  vs {comp['tokens']:,} tokens: cost difference {d['mean']:+,.0f} USD "
+        lines.append(f"  vs {comp['candidate']}: cost difference {d['mean']:+,.0f} USD "
                      f"(95% CI {d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f}), {verdict}")
     return "\n".join(lines) + "\n"
+

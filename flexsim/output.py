@@ -40,7 +40,7 @@ def _umask() -> int:
     return mask
 
 
-def write_all(files: list[tuple[str | os.PathLike, str]]) -> None:
+def write_all(files: list[tuple[str | os.PathLike, str | bytes]]) -> None:
     """Write every (path, text) via temporary files, renamed into place only once all are written.
 
     Either every file appears complete, or none is touched.
@@ -51,8 +51,12 @@ def write_all(files: list[tuple[str | os.PathLike, str]]) -> None:
             target = Path(path)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             temps.append((tmp, target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            if isinstance(text, bytes):
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(text)
+            else:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
             os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file would be, not mkstemp's 0600
         for tmp, target in temps:
             os.replace(tmp, target)

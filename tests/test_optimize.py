@@ -175,3 +175,87 @@ def test_optimize_refuses_a_pack_held_at_start(tmp_path, capsys):
 def test_sizes_message_names_the_real_problem():
     with pytest.raises(OptimizeError, match="START <= STOP"):
         parse_sizes("8000:5000:250")
+
+
+# -- metamorphic properties ------------------------------------------------------------------
+
+def _recommended(sc, sizes, runs=150, seed=6):
+    return recommend(evaluate(sc, "bundle", sizes, runs=runs, seed=seed), "cost", 0.05)["tokens"]
+
+
+def test_a_dearer_blocked_day_never_lowers_the_recommended_size():
+    from dataclasses import replace
+    sizes = list(range(7000, 8600, 50))
+    chosen = [_recommended(replace(newsvendor(), costs=Costs(blocked_day=c)), sizes)
+              for c in (40.0, 100.0, 500.0, 5000.0)]
+    assert chosen == sorted(chosen)
+
+
+def test_scaling_every_price_and_cost_keeps_the_cost_optimal_size():
+    from dataclasses import replace
+    base = newsvendor(blocked_day=300.0, price=3.0)
+    scaled = replace(newsvendor(blocked_day=300.0 * 7, price=3.0 * 7))
+    sizes = list(range(7200, 8400, 40))
+    assert _recommended(base, sizes) == _recommended(scaled, sizes)
+
+
+def _steady_team(lead: int):
+    """Five people on Revit every workday at 10:00 for 6 h: 50 tokens a workday, no chance."""
+    from dataclasses import replace
+
+    from flexsim.model import Reorder, Threshold
+    sc = solo(count=5, days_per_week=5.0, start=date(2027, 1, 4), end=date(2027, 4, 30),
+              lots=(Lot("bundle", date(2027, 1, 4), 500, 3.0, date(2028, 1, 4), price_given=True),))
+    return replace(sc, costs=Costs(blocked_day=500.0),
+                   reorders=(Reorder("main", Threshold(tokens=0), 500, lead, None, 3.0),))
+
+
+def _best_level(lead: int) -> int:
+    from flexsim.model import Threshold
+    from flexsim.optimize import reorder_variants
+    sc = _steady_team(lead)
+    levels = [Threshold(tokens=t) for t in range(0, 501, 25)]
+    policies = reorder_variants(sc, "main", levels, [500])
+    cands = evaluate(sc, None, None, runs=2, seed=1, policies=policies)
+    return recommend(cands, "cost", 0.05)["reorder_below"]
+
+
+def test_a_longer_lead_time_never_lowers_the_best_reorder_level():
+    best = [int(_best_level(lead).split()[0]) for lead in (1, 2, 4, 6)]
+    assert best == sorted(best)
+    assert best[0] < best[-1]  # and it does rise: more days to cover before the top-up lands
+
+
+def test_policy_search_from_the_command_line(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out, chart = tmp_path / "p.json", tmp_path / "p.png"
+    assert main(["optimize", "scenarios/two-teams.yaml", "--reorder-below", "10%,25%",
+                 "--reorder-tokens", "500,1000", "--pool", "buildings", "--runs", "20",
+                 "--json", str(out), "--chart", str(chart), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert len(data["candidates"]) == 4
+    assert {c["reorder_below"] for c in data["candidates"]} == {"10%", "25%"}
+    assert {c["reorder_tokens"] for c in data["candidates"]} == {500, 1000}
+    assert data["recommended"]["candidate"] in {c["candidate"] for c in data["candidates"]}
+    png = chart.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_size_chart_and_joint_search(tmp_path):
+    pytest.importorskip("matplotlib")
+    chart = tmp_path / "s.png"
+    assert main(["optimize", "scenarios/small-studio.yaml", "--lot", "FY27 bundle",
+                 "--sizes", "5500,6500", "--reorder-below", "10%", "--reorder-tokens", "500",
+                 "--runs", "20", "--chart", str(chart), "--quiet"]) == 0
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_missing_matplotlib_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    chart = tmp_path / "c.png"
+    assert main(["optimize", "scenarios/small-studio.yaml", "--lot", "FY27 bundle",
+                 "--sizes", "6000", "--runs", "5", "--chart", str(chart)]) == 2
+    err = capsys.readouterr().err
+    assert "flexsim[report]" in err and len(err.strip().splitlines()) == 1
+    assert not chart.exists()

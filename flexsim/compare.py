@@ -1,0 +1,325 @@
+"""What-if comparison of purchase plans: every scenario on the same runs, compared run by run.
+
+Behaviour is drawn from the people, the calendar and the seed only, so scenarios that differ only
+in procurement (pack sizes and dates, prices, top-up rules, alert levels) see exactly the same
+launches in run k. The run-by-run differences then measure the effect of the plan alone, and
+their intervals are far narrower than those of two separate forecasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from flexsim.api import Results, simulate
+from flexsim.model import Scenario
+from flexsim.optimize import paired
+from flexsim.plan import Plan
+from flexsim.records import POOL_COUNTERS
+from flexsim.stats import proportion, summary
+
+__all__ = ["CompareError", "MEASURES", "PEOPLE_DIFFER", "compare", "run_costs", "table_text"]
+
+PEOPLE_DIFFER = "the scenarios describe different people: differences mix behaviour and procurement"
+
+# (key, label, unit) of the measures shown per scenario and paired against the baseline.
+MEASURES = (
+    ("cost", "Total cost (USD)", "usd"),
+    ("spend", "Spend on purchases (USD)", "usd"),
+    ("tokens_expired", "Tokens expired", "tokens"),
+    ("tokens_remaining", "Tokens left at the end", "tokens"),
+    ("blocked_days", "Blocked person-product-days", "days"),
+    ("topups", "Top-ups received", "count"),
+)
+
+
+class CompareError(ValueError):
+    """Scenarios that can't be compared (reported in one line, exit status 2)."""
+
+
+def _label(scenario: Scenario) -> str:
+    """A short column heading: the file name without its extension, else the scenario name."""
+    source = scenario.source
+    if source and not source.startswith("<"):
+        return Path(source).stem
+    return scenario.name
+
+
+def _labels(scenarios: Sequence[Scenario]) -> list[str]:
+    """Unique headings (the same file twice gets '#2')."""
+    out: list[str] = []
+    for sc in scenarios:
+        base = label = _label(sc)
+        k = 2
+        while label in out:
+            label = f"{base} #{k}"
+            k += 1
+        out.append(label)
+    return out
+
+
+def _check_pools(scenarios: Sequence[Scenario], labels: list[str]) -> list[str]:
+    """The common pool names (the baseline's order); differing pools can't be compared."""
+    base = scenarios[0].pool_names()
+    for sc, label in zip(scenarios[1:], labels[1:], strict=True):
+        names = sc.pool_names()
+        if sorted(names) != sorted(base):
+            raise CompareError(
+                f"{sc.source}: its pools ({', '.join(names)}) differ from those of {scenarios[0].source} "
+                f"({', '.join(base)}): compare scenarios with the same pools ({label} vs {labels[0]})")
+    return base
+
+
+def _people_key(plan: Plan) -> tuple:
+    """What fixes the layout of the behaviour draws: people, their products and pools, in order."""
+    return (tuple(plan.persons), tuple(plan.seat_product),
+            tuple(plan.pool_names[p] for p in plan.seat_pool))
+
+
+def people_differences(a: Scenario, b: Scenario, plan_a: Plan | None = None,
+                       plan_b: Plan | None = None) -> list[str]:
+    """What differs in people, calendar or behaviour between two scenarios (empty: the same)."""
+    plan_a = plan_a or Plan(a)
+    plan_b = plan_b or Plan(b)
+    found = []
+    if _people_key(plan_a) != _people_key(plan_b):
+        found.append("people and their products")
+    checks = (("users", a.groups, b.groups), ("calendar", a.calendar, b.calendar),
+              ("seasonality", a.seasonality, b.seasonality), ("events", a.events, b.events),
+              ("start", a.start, b.start), ("end", a.end, b.end))
+    found += [name for name, x, y in checks if x != y]
+    return found
+
+
+def run_costs(results: Results, blocked_day: float) -> np.ndarray:
+    """Total cost per run, as `flexsim optimize` defines it: purchases in the horizon over every
+    pool (held packs are sunk, so not in spend) + blocked_day x blocked days over every pool."""
+    i_blk = POOL_COUNTERS.index("blocked_days")
+    spend = np.array([r.spend.sum() for r in results.records], dtype=np.float64)
+    blocked = np.array([r.counters[:, i_blk].sum() for r in results.records], dtype=np.float64)
+    return spend + blocked_day * blocked
+
+
+def _per_run(results: Results, pools: list[str], blocked_day: float) -> dict:
+    """Per-run arrays of every measure: {"total": over the pools, "pools": {pool: ...}}."""
+    by_pool: dict[str, dict] = {}
+    for pool in pools:
+        cols = {key: results.column(key, pool).astype(np.float64)
+                for key, _, _ in MEASURES if key != "cost"}
+        cols["cost"] = cols["spend"] + blocked_day * cols["blocked_days"]
+        cols["run_out"] = (results.column("run_out_day", pool) >= 0).astype(np.float64)
+        by_pool[pool] = cols
+    total = {key: sum(by_pool[p][key] for p in pools) for key, _, _ in MEASURES}
+    total["cost"] = run_costs(results, blocked_day)
+    total["run_out"] = np.max([by_pool[p]["run_out"] for p in pools], axis=0)
+    return {"total": total, "pools": by_pool}
+
+
+def _describe(cols: dict) -> dict:
+    """SUMMARY of each measure and the run-out probability with its Wilson interval."""
+    desc = {key: summary(cols[key]) for key, _, _ in MEASURES}
+    desc["run_out_probability"] = proportion(int(cols["run_out"].sum()), len(cols["run_out"]))
+    return desc
+
+
+def _differences(cols: dict, base: dict) -> dict:
+    """Run-by-run differences (scenario minus baseline) of every measure and of run-out (0/1)."""
+    out = {key: paired(cols[key], base[key]) for key, _, _ in MEASURES}
+    out["run_out"] = paired(cols["run_out"], base["run_out"])
+    return out
+
+
+def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
+            progress: Callable[[int], None] | None = None, *, per_run: bool = False) -> dict:
+    """Simulate every scenario on the same runs and seed and compare each with the first.
+
+    `progress`, if given, is called with the number of runs just finished (runs per scenario;
+    runs x len(scenarios) in all). `per_run=True` adds every run's figures, for one's own
+    analysis. Returns a JSON-serialisable dict (see docs/how-to/compare-purchase-plans.md).
+    """
+    if len(scenarios) < 2:
+        raise CompareError("compare needs at least two scenarios (the first is the baseline)")
+    if runs < 1:
+        raise CompareError(f"runs must be at least 1, got {runs}")
+    labels = _labels(scenarios)
+    pools = _check_pools(scenarios, labels)
+    plans = [Plan(sc) for sc in scenarios]
+    differ = {labels[i]: people_differences(scenarios[0], sc, plans[0], plans[i])
+              for i, sc in enumerate(scenarios) if i > 0}
+    differ = {k: v for k, v in differ.items() if v}
+
+    notes: list[str] = []
+    prices = [sc.costs.blocked_day for sc in scenarios]
+    if all(p is None for p in prices):
+        notes.append("no scenario sets costs.blocked_day: blocked days are not priced, so total "
+                     "cost is spend only")
+    elif any(p is None for p in prices):
+        notes.append("costs.blocked_day is missing from "
+                     + ", ".join(lb for lb, p in zip(labels, prices, strict=True) if p is None)
+                     + ": blocked days cost 0 there, so total costs are not comparable")
+    elif len(set(prices)) > 1:
+        notes.append("costs.blocked_day differs between the scenarios: cost differences include "
+                     "the different price of a blocked day")
+
+    columns = []
+    for sc in scenarios:
+        results = simulate(sc, runs=runs, seed=seed, workers=workers, engine="auto")
+        columns.append(_per_run(results, pools, sc.costs.blocked_day or 0.0))
+        if progress is not None:
+            progress(runs)
+
+    entries = []
+    for sc, label, cols in zip(scenarios, labels, columns, strict=True):
+        entries.append({
+            "name": sc.name, "label": label, "file": sc.source,
+            "blocked_day": sc.costs.blocked_day,
+            "blocked_days_priced": sc.costs.blocked_day is not None,
+            "total": _describe(cols["total"]),
+            "pools": {pool: _describe(cols["pools"][pool]) for pool in pools},
+        })
+
+    base = columns[0]
+    differences = []
+    for sc, label, cols in zip(scenarios[1:], labels[1:], columns[1:], strict=True):
+        d = cols["total"]["cost"] - base["total"]["cost"]
+        differences.append({
+            "name": sc.name, "label": label, "file": sc.source, "against": labels[0],
+            "total": _differences(cols["total"], base["total"]),
+            "pools": {pool: _differences(cols["pools"][pool], base["pools"][pool]) for pool in pools},
+            "share_of_runs_cheaper": float((d < 0).mean()),
+            "share_of_runs_dearer": float((d > 0).mean()),
+        })
+
+    result = {
+        "runs": runs,
+        "seed": seed,
+        "baseline": scenarios[0].name,
+        "baseline_label": labels[0],
+        "baseline_file": scenarios[0].source,
+        "pools": pools,
+        "same_people": not differ,
+        "warning": PEOPLE_DIFFER if differ else None,
+        "people_differences": differ,
+        "notes": notes,
+        "scenarios": entries,
+        "differences": differences,
+    }
+    if per_run:
+        result["per_run"] = {
+            label: {"total": {k: v.tolist() for k, v in cols["total"].items()},
+                    "pools": {pool: {k: v.tolist() for k, v in cols["pools"][pool].items()}
+                              for pool in pools}}
+            for label, cols in zip(labels, columns, strict=True)}
+    return result
+
+
+# -- text -------------------------------------------------------------------------------------
+
+def _num(value: float | None, unit: str, sign: bool = False) -> str:
+    """A mean or bound as shown: USD and tokens whole, days and counts to one decimal."""
+    if value is None:
+        return "-"
+    digits = 1 if unit in ("days", "count") else 0
+    value = round(value, digits) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0" for a tiny negative
+    return f"{value:{'+' if sign else ''},.{digits}f}"
+
+
+def _pct(value: float) -> str:
+    return f"{round(value * 100, 1) + 0.0:.1f}%"
+
+
+def _points(value: float) -> str:
+    """A difference of two probabilities, in percentage points."""
+    return f"{round(value * 100, 1) + 0.0:+.1f} pts"
+
+
+def _ci(lo: float | None, hi: float | None, fmt: Callable[[float], str]) -> str:
+    return "" if lo is None or hi is None else f"{fmt(lo)} to {fmt(hi)}"
+
+
+def _columns(title_rows: list[tuple[str, list[str]]], heads: list[str]) -> list[str]:
+    """Lay out rows of (label, cells) under column headings, right-aligned."""
+    w_label = max(len(r[0]) for r in title_rows)
+    widths = [max(len(h), *(len(r[1][i]) for r in title_rows)) for i, h in enumerate(heads)]
+    lines = ["  " + " " * w_label + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True))]
+    for label, cells in title_rows:
+        line = f"  {label:<{w_label}}" + "".join(f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        lines.append(line.rstrip())
+    return lines
+
+
+def _scenario_rows(result: dict, pool: str | None) -> list[tuple[str, list[str]]]:
+    """Rows of the per-scenario table for one pool, or for all pools together (None)."""
+    parts = [e["total"] if pool is None else e["pools"][pool] for e in result["scenarios"]]
+    rows: list[tuple[str, list[str]]] = []
+    for name, label, unit in MEASURES:
+        if name == "topups" and all(not (p[name]["mean"] or 0) for p in parts):
+            continue
+        rows.append((label, [_num(p[name]["mean"], unit) for p in parts]))
+        rows.append(("  95% CI", [_ci(*p[name]["mean_ci95"], lambda v, u=unit: _num(v, u))
+                                  for p in parts]))
+    probs = [p["run_out_probability"] for p in parts]
+    rows.append(("P(run out)", [_pct(p["p"]) for p in probs]))
+    rows.append(("  95% CI", [_ci(*p["ci95"], _pct) for p in probs]))
+    return rows
+
+
+def _difference_lines(diff: dict, indent: str) -> list[str]:
+    rows = []
+    for name, label, unit in MEASURES:
+        d = diff[name]
+        if name == "topups" and d["mean"] == 0 and d["ci95"][0] == d["ci95"][1]:
+            continue
+        rows.append((label, _num(d["mean"], unit, True),
+                     _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)), d["significant"]))
+    d = diff["run_out"]
+    rows.append(("P(run out)", _points(d["mean"]), _ci(*d["ci95"], _points), d["significant"]))
+    w_label = max(len(r[0]) for r in rows)
+    w_mean = max(len(r[1]) for r in rows)
+    w_ci = max(len(r[2]) for r in rows) + len("(95% CI )")
+    out = []
+    for label, mean, ci, sig in rows:
+        verdict = "significant" if sig else "not significant"
+        out.append(f"{indent}{label:<{w_label}}  {mean:>{w_mean}}  {'(95% CI ' + ci + ')':<{w_ci}}  "
+                   f"{verdict}")
+    return out
+
+
+def table_text(result: dict) -> str:
+    """The plain-text comparison: one column per scenario, then the differences vs the baseline."""
+    heads = [e["label"] for e in result["scenarios"]]
+    lines = [f"Comparing {len(heads)} scenarios on the same {result['runs']:,} runs (seed "
+             f"{result['seed']}); baseline: {result['baseline_label']}", ""]
+    for e in result["scenarios"]:
+        priced = (f"blocked day ${e['blocked_day']:,.0f}" if e["blocked_days_priced"]
+                  else "blocked days not priced")
+        lines.append(f"  {e['label']}: {e['name']} ({e['file']}; {priced})")
+    lines.append("")
+    if result["warning"]:
+        detail = "; ".join(f"{k}: {', '.join(v)} differ" for k, v in result["people_differences"].items())
+        lines += [f"Warning: {result['warning']} ({detail}).", ""]
+    for note in result["notes"]:
+        lines += [f"Note: {note}.", ""]
+
+    pools = result["pools"]
+    title = "All pools" if len(pools) > 1 else f"Pool {pools[0]}"
+    lines.append(f"{title} (mean per run, 95% CI of the mean):")
+    lines += _columns(_scenario_rows(result, None), heads)
+    if len(pools) > 1:
+        for pool in pools:
+            lines += ["", f"Pool {pool}:"]
+            lines += _columns(_scenario_rows(result, pool), heads)
+
+    for diff in result["differences"]:
+        lines += ["", f"{diff['label']} minus {diff['against']}, run by run on the same runs "
+                      f"(mean difference, 95% CI):"]
+        lines += _difference_lines(diff["total"], "  ")
+        lines.append(f"  {diff['label']} cost less in {_pct(diff['share_of_runs_cheaper'])} of runs "
+                     f"and more in {_pct(diff['share_of_runs_dearer'])}.")
+        if len(pools) > 1:
+            for pool in pools:
+                lines += [f"  Pool {pool}:"]
+                lines += _difference_lines(diff["pools"][pool], "    ")
+    return "\n".join(lines) + "\n"
