@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--json", metavar="OUT.json", help="write the candidates as JSON")
     opt.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
+    cmp_ = sub.add_parser("compare", help="what-if: the same runs through several purchase plans")
+    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml",
+                      help="two or more scenarios; the first is the baseline")
+    cmp_.add_argument("--runs", type=_positive_int, help="number of runs (default: the first file's)")
+    cmp_.add_argument("--seed", type=_seed, help="root random seed (default: the first file's)")
+    cmp_.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    cmp_.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
+    cmp_.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
     return parser
@@ -191,7 +200,35 @@ def cmd_optimize(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "validate": cmd_validate}
+def cmd_compare(args) -> int:
+    from flexsim.compare import CompareError, compare, table_text
+    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.runner import Progress
+    from flexsim.scenario import load_scenario
+
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs at least two scenarios (the first is the baseline)")
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    if args.json:
+        check_writable(args.json)
+    runs = args.runs or scenarios[0].runs
+    seed = scenarios[0].seed if args.seed is None else args.seed
+    bar = Progress(runs * len(scenarios), enabled=False if args.quiet else None)
+    try:
+        result = compare(scenarios, runs, seed, args.workers, bar.update)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
+    if args.json:
+        write_all([(args.json, json_text(result))])
+    if not args.quiet:
+        sys.stdout.write(table_text(result))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "compare": cmd_compare,
+            "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

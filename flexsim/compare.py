@@ -3,7 +3,7 @@
 Behaviour is drawn from the people, the calendar and the seed only, so scenarios that differ only
 in procurement (pack sizes and dates, prices, top-up rules, alert levels) see exactly the same
 launches in run k. The run-by-run differences then measure the effect of the plan alone, and
-their intervals are far narrower than those of two separate forecasts.
+their intervals are usually far narrower than those of two separate forecasts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS
 from flexsim.stats import proportion, summary
 
-__all__ = ["CompareError", "MEASURES", "PEOPLE_DIFFER", "compare", "run_costs", "table_text"]
+__all__ = ["CompareError", "MEASURES", "PEOPLE_DIFFER", "compare", "people_differences", "run_costs",
+           "table_text"]
 
 PEOPLE_DIFFER = "the scenarios describe different people: differences mix behaviour and procurement"
 
@@ -60,15 +61,15 @@ def _labels(scenarios: Sequence[Scenario]) -> list[str]:
     return out
 
 
-def _check_pools(scenarios: Sequence[Scenario], labels: list[str]) -> list[str]:
+def _check_pools(scenarios: Sequence[Scenario]) -> list[str]:
     """The common pool names (the baseline's order); differing pools can't be compared."""
     base = scenarios[0].pool_names()
-    for sc, label in zip(scenarios[1:], labels[1:], strict=True):
+    for sc in scenarios[1:]:
         names = sc.pool_names()
         if sorted(names) != sorted(base):
             raise CompareError(
-                f"{sc.source}: its pools ({', '.join(names)}) differ from those of {scenarios[0].source} "
-                f"({', '.join(base)}): compare scenarios with the same pools ({label} vs {labels[0]})")
+                f"{sc.source}: pools {', '.join(names)} are not those of {scenarios[0].source} "
+                f"({', '.join(base)}): only scenarios with the same pools can be compared")
     return base
 
 
@@ -144,7 +145,7 @@ def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
     if runs < 1:
         raise CompareError(f"runs must be at least 1, got {runs}")
     labels = _labels(scenarios)
-    pools = _check_pools(scenarios, labels)
+    pools = _check_pools(scenarios)
     plans = [Plan(sc) for sc in scenarios]
     differ = {labels[i]: people_differences(scenarios[0], sc, plans[0], plans[i])
               for i, sc in enumerate(scenarios) if i > 0}
@@ -223,7 +224,7 @@ def _num(value: float | None, unit: str, sign: bool = False) -> str:
         return "-"
     digits = 1 if unit in ("days", "count") else 0
     value = round(value, digits) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0" for a tiny negative
-    return f"{value:{'+' if sign else ''},.{digits}f}"
+    return f"{value:{'+' if sign and value else ''},.{digits}f}"
 
 
 def _pct(value: float) -> str:
@@ -232,7 +233,8 @@ def _pct(value: float) -> str:
 
 def _points(value: float) -> str:
     """A difference of two probabilities, in percentage points."""
-    return f"{round(value * 100, 1) + 0.0:+.1f} pts"
+    points = round(value * 100, 1) + 0.0
+    return f"{points:{'+' if points else ''}.1f} pts"
 
 
 def _ci(lo: float | None, hi: float | None, fmt: Callable[[float], str]) -> str:
@@ -250,6 +252,10 @@ def _columns(title_rows: list[tuple[str, list[str]]], heads: list[str]) -> list[
     return lines
 
 
+def _usd(value: float) -> str:
+    return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
+
+
 def _scenario_rows(result: dict, pool: str | None) -> list[tuple[str, list[str]]]:
     """Rows of the per-scenario table for one pool, or for all pools together (None)."""
     parts = [e["total"] if pool is None else e["pools"][pool] for e in result["scenarios"]]
@@ -261,12 +267,13 @@ def _scenario_rows(result: dict, pool: str | None) -> list[tuple[str, list[str]]
         rows.append(("  95% CI", [_ci(*p[name]["mean_ci95"], lambda v, u=unit: _num(v, u))
                                   for p in parts]))
     probs = [p["run_out_probability"] for p in parts]
-    rows.append(("P(run out)", [_pct(p["p"]) for p in probs]))
+    title = "P(a pool runs out)" if pool is None and len(result["pools"]) > 1 else "P(run out)"
+    rows.append((title, [_pct(p["p"]) for p in probs]))
     rows.append(("  95% CI", [_ci(*p["ci95"], _pct) for p in probs]))
     return rows
 
 
-def _difference_lines(diff: dict, indent: str) -> list[str]:
+def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)") -> list[str]:
     rows = []
     for name, label, unit in MEASURES:
         d = diff[name]
@@ -275,7 +282,8 @@ def _difference_lines(diff: dict, indent: str) -> list[str]:
         rows.append((label, _num(d["mean"], unit, True),
                      _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)), d["significant"]))
     d = diff["run_out"]
-    rows.append(("P(run out)", _points(d["mean"]), _ci(*d["ci95"], _points), d["significant"]))
+    lo, hi = (_points(v)[:-len(" pts")] for v in d["ci95"])
+    rows.append((run_out_title, _points(d["mean"]), f"{lo} to {hi} pts", d["significant"]))
     w_label = max(len(r[0]) for r in rows)
     w_mean = max(len(r[1]) for r in rows)
     w_ci = max(len(r[2]) for r in rows) + len("(95% CI )")
@@ -293,9 +301,9 @@ def table_text(result: dict) -> str:
     lines = [f"Comparing {len(heads)} scenarios on the same {result['runs']:,} runs (seed "
              f"{result['seed']}); baseline: {result['baseline_label']}", ""]
     for e in result["scenarios"]:
-        priced = (f"blocked day ${e['blocked_day']:,.0f}" if e["blocked_days_priced"]
+        priced = (f"a blocked day costs {_usd(e['blocked_day'])}" if e["blocked_days_priced"]
                   else "blocked days not priced")
-        lines.append(f"  {e['label']}: {e['name']} ({e['file']}; {priced})")
+        lines.append(f"  {e['label']}: {e['file']}, \"{e['name']}\", {priced}")
     lines.append("")
     if result["warning"]:
         detail = "; ".join(f"{k}: {', '.join(v)} differ" for k, v in result["people_differences"].items())
@@ -315,7 +323,8 @@ def table_text(result: dict) -> str:
     for diff in result["differences"]:
         lines += ["", f"{diff['label']} minus {diff['against']}, run by run on the same runs "
                       f"(mean difference, 95% CI):"]
-        lines += _difference_lines(diff["total"], "  ")
+        lines += _difference_lines(diff["total"], "  ", "P(a pool runs out)" if len(pools) > 1
+                                   else "P(run out)")
         lines.append(f"  {diff['label']} cost less in {_pct(diff['share_of_runs_cheaper'])} of runs "
                      f"and more in {_pct(diff['share_of_runs_dearer'])}.")
         if len(pools) > 1:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from flexsim import engine_fast, engine_simpy
 from flexsim.behaviour import draw_behaviour
@@ -110,3 +112,9 @@ def both(scenario: Scenario, seed: int = 1, runs: Sequence[int] = (0,)) -> list[
         assert_same(a, b, plan, "simpy vs fast")
         assert_same(a, c, plan, "simpy vs fast (runner path)")
     return slow
+
+
+@pytest.fixture(autouse=True)
+def _from_the_repository_root(monkeypatch):
+    """Tests name shipped files as `scenarios/...`, as the docs do: run them from the root."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])

@@ -27,10 +27,11 @@ def bundle(tokens: int, *, blocked_day: float | None = 500.0, **changes) -> Scen
     """Six Revit users (one rate) on one pack of `tokens`, a quarter year, no top-ups.
 
     Random start hours, session lengths and usage spread, so runs differ; sizes near the
-    quarter's use, so some runs run out.
+    quarter's use, so some runs run out. No session outlasts its 24-hour window (6 h +- 2 h,
+    idle-aware when left open), so every block is a refused launch, never a refused renewal.
     """
     group = Group(name="designers", products=(ProductUse("Revit", 2.5),), count=6,
-                  start_hour=Normal(9.0, 1.0), session_hours=Normal(6.0, 3.0), left_open=0.1,
+                  start_hour=Normal(9.0, 1.0), session_hours=Normal(6.0, 2.0), left_open=0.1,
                   variation=0.4)
     start = date(2027, 1, 1)
     sc = Scenario(name=f"{tokens} tokens", start=start, end=date(2027, 3, 31),
@@ -56,7 +57,7 @@ def test_a_scenario_against_itself_differs_by_nothing():
 
 
 def test_a_larger_bundle_spends_more_and_never_blocks_more_in_any_run():
-    """One rate, no top-ups: more tokens can only postpone the first refused charge."""
+    """One rate, no top-ups, no renewals: more tokens can only postpone refused launches."""
     sizes = [900, 1200, 1500, 2500]
     result = compare([bundle(n) for n in sizes], runs=60, seed=11, per_run=True)
     labels = [e["label"] for e in result["scenarios"]]
@@ -180,3 +181,30 @@ def test_two_pools_are_compared_pool_by_pool():
 def test_needs_two_scenarios():
     with pytest.raises(CompareError):
         compare([bundle(1000)], runs=5, seed=1)
+
+
+def test_compare_from_the_command_line(tmp_path, capsys):
+    from flexsim.cli import main
+    out = tmp_path / "cmp.json"
+    args = ["compare", "scenarios/one-big-bundle.yaml", "scenarios/start-small.yaml", "--runs", "30"]
+    assert main([*args, "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "minus" in text and "significant" in text
+    data = json.loads(out.read_text())
+    assert data["runs"] == 30 and len(data["scenarios"]) == 2 and len(data["differences"]) == 1
+    out2 = tmp_path / "cmp2.json"
+    assert main([*args, "--json", str(out2), "--workers", "2", "--quiet"]) == 0
+    assert out2.read_text() == out.read_text()
+
+
+@pytest.mark.parametrize("files, words", [
+    (["scenarios/one-big-bundle.yaml"], "at least two"),
+    (["scenarios/one-big-bundle.yaml", "scenarios/two-teams.yaml"], "pools"),
+])
+def test_compare_bad_input_is_one_line(tmp_path, capsys, files, words):
+    from flexsim.cli import main
+    out = tmp_path / "x.json"
+    assert main(["compare", *files, "--runs", "5", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
