@@ -357,6 +357,19 @@ class FastBatch:
         heap: list[tuple[int, int, Seat]] = []  # second attempts
         seat_objs: list[tuple[int, Seat]] = []
         blocked_seats: set[int] = set()
+
+        def lost(s: int, seat: Seat, t: int) -> None:
+            """The attempt of seat s at t is blocked: count it (if the product was in use)."""
+            if seat.in_use_at(t):
+                if seat.pending == LAUNCH:
+                    st.blocked_launches[row] += 1
+                    if st.run_out_day[row] < 0:
+                        st.run_out_day[row] = t // DAY
+                else:
+                    st.blocked_renewals[row] += 1
+                blocked_seats.add(s)
+            seat.blocked(t)
+
         i, n = 0, len(rest)
         rest_list, times_list = rest.tolist(), times.tolist()
         while i < n or heap:
@@ -378,30 +391,14 @@ class FastBatch:
                 seat.charged(t)
                 sb.charges[row, s] += 1
             else:
-                if seat.in_use_at(t):
-                    if seat.pending == LAUNCH:
-                        st.blocked_launches[row] += 1
-                        if st.run_out_day[row] < 0:
-                            st.run_out_day[row] = t // DAY
-                    else:
-                        st.blocked_renewals[row] += 1
-                    blocked_seats.add(s)
-                seat.blocked(t)
+                lost(s, seat, t)
             t = seat.next_attempt()
             if t is not None and t < today.day_end:
                 heapq.heappush(heap, (t, s, seat))
         # The balance is below every remaining rate: the rest is blocked (second attempts too).
         for t, s, seat in heap:
             while t is not None and t < today.day_end:
-                if seat.in_use_at(t):
-                    if seat.pending == LAUNCH:
-                        st.blocked_launches[row] += 1
-                        if st.run_out_day[row] < 0:
-                            st.run_out_day[row] = t // DAY
-                    else:
-                        st.blocked_renewals[row] += 1
-                    blocked_seats.add(s)
-                seat.blocked(t)
+                lost(s, seat, t)
                 t = seat.next_attempt()
         st.blocked_days[row] += len(blocked_seats)
         for s, seat in seat_objs:

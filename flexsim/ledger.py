@@ -108,7 +108,7 @@ class PoolLedger:
         if self.outstanding is not None and self.outstanding == day:
             self.outstanding = None
             self._add_topup(day)
-        self._after_change(day, reorder=True)
+        self._check(day)
 
     def receive(self, pack: Pack, day: int, price: float = 0.0) -> None:
         """A single pack arrives at `day`."""
@@ -144,7 +144,7 @@ class PoolLedger:
             self.expired += lost
             self.balance -= lost
             # Checked after expiries too: a pool emptied by an expiry must be able to reorder.
-            self._after_change(day, reorder=True)
+            self._check(day)
         return lost
 
     # -- charges -----------------------------------------------------------------------------
@@ -168,15 +168,15 @@ class PoolLedger:
         self.charges += 1
         if self.packs and self.packs[0].remaining == 0:
             self.packs = [p for p in self.packs if p.remaining > 0]
-        self._after_change(t // DAY, reorder=True)
+        self._check(t // DAY)
         return True
 
     # -- alert and reorder -------------------------------------------------------------------
-    def _after_change(self, day: int, reorder: bool) -> None:
+    def _check(self, day: int) -> None:
+        """After a charge, an arrival or an expiry: the low-balance alert, then the reorder rule."""
         if self.alert_day is None and self.balance < self.alert_level:
             self.alert_day = day
-        if reorder:
-            self._check_reorder(day)
+        self._check_reorder(day)
 
     def _check_reorder(self, day: int) -> None:
         """Order a top-up if the balance is strictly below the reorder level.
