@@ -238,10 +238,10 @@ class FastBatch:
         return self._future
 
     def charges(self, day: int, today: DayAttempts) -> None:
+        """Settle the day's attempts: per (row, pool) all charged, all blocked, or replayed."""
         rate = self.rate
         attempt = today.attempt
         demand = self.demand(attempt)
-        count = None
         easy_cells = np.zeros_like(attempt)
         blocked_cells = np.zeros_like(attempt)
         hard: list[tuple[int, int]] = []
