@@ -18,8 +18,8 @@ def require_matplotlib():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise OutputError("charts need matplotlib: install it with "
-                          "python -m pip install 'flexsim[report]'") from None
+        raise OutputError("charts need matplotlib: install the report extra, "
+                          "python -m pip install 'flexsim[report]' (or '.[report]' in a checkout)") from None
     return plt
 
 
@@ -49,7 +49,7 @@ def optimize_chart_png(data: dict) -> bytes:
                                     [b - c for c, b in zip(cost, hi, strict=True)]],
                     fmt="o", color="tab:blue", capsize=3,
                     label="expected total cost (95% interval)")
-    ax.set_ylabel("expected total cost per year (USD)", color="tab:blue")
+    ax.set_ylabel("expected total cost per run (USD)", color="tab:blue")
     ax.grid(alpha=0.3)
     twin = ax.twinx()
     twin.plot(xs, risk, color="tab:red", marker="s", ms=4, ls="-" if by_size else "none",
@@ -66,6 +66,7 @@ def optimize_chart_png(data: dict) -> bytes:
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     if by_size:
         ax.set_xlabel(f"size of pack {data['lot']!r} (tokens)")
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     else:
         ax.set_xticks(xs, [c["candidate"] for c in cands], rotation=60, ha="right", fontsize=7)
     lines = ax.get_legend_handles_labels()

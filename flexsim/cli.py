@@ -68,11 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--reorder-tokens", metavar="SIZES", help="top-up sizes to try, e.g. 500,1000")
     opt.add_argument("--reorder-lead", type=_seed, metavar="DAYS",
                      help="top-up lead time in workdays (default: the scenario's, else 0)")
-    opt.add_argument("--pool", help="pool whose top-up policy varies (default: the pack's pool)")
+    opt.add_argument("--pool", help="pool whose top-up policy varies (default: the pack's pool, "
+                                    "else the pool of the only reorder rule, else the first pool)")
     opt.add_argument("--chart", metavar="OUT.png", help="chart of cost and run-out risk by candidate")
     opt.add_argument("--objective", choices=("cost", "service"), default="cost",
                      help="cost (default): lowest expected total cost; service: smallest size "
-                          "whose run-out probability is at most --max-run-out")
+                          "(or, when policies vary, cheapest candidate) whose run-out "
+                          "probability is at most --max-run-out")
     opt.add_argument("--max-run-out", type=_probability, default=0.05, metavar="P",
                      help="run-out probability limit for --objective service (default 0.05)")
     opt.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
@@ -164,11 +166,18 @@ def cmd_optimize(args) -> int:
             raise OptimizeError("--lot and --sizes go together")
         if (args.reorder_below is None) != (args.reorder_tokens is None):
             raise OptimizeError("--reorder-below and --reorder-tokens go together")
+        if not args.reorder_below and (args.pool or args.reorder_lead is not None):
+            raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and "
+                                "--reorder-tokens")
         sizes = parse_sizes(args.sizes) if args.sizes else None
         policies = None
+        lot_pool = (scenario.lot_named(args.lot).pool
+                    if args.lot in [x.name for x in scenario.lots] else None)
+        if args.pool and lot_pool and args.pool != lot_pool:
+            raise OptimizeError(f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
+                                "a pack and a top-up policy are optimised together in one pool")
         if args.reorder_below:
-            pool = args.pool or (scenario.lot_named(args.lot).pool if args.lot in
-                                 [x.name for x in scenario.lots] else None)
+            pool = args.pool or lot_pool
             if pool is None:
                 pool = (scenario.reorders[0].pool if len(scenario.reorders) == 1
                         else scenario.pool_names()[0])

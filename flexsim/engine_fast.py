@@ -24,7 +24,7 @@ from flexsim.fast_pools import NEVER, PoolBank, level
 from flexsim.ledger import DAY
 from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
-from flexsim.usage import LAUNCH, Seat
+from flexsim.usage import LAUNCH, RENEWAL, Seat
 
 
 @dataclass
@@ -57,6 +57,7 @@ class SeatBank:
         self.CE = np.zeros((rows, S), TIME)  # end of the current chargeable stretch
         self.IU = np.zeros((rows, S), TIME)  # end of its use
         self.charges = np.zeros((rows, S), np.int32)
+        self.idle = np.zeros((rows, S), np.int32)  # of which renewals while open but idle
 
     def _grid(self, name: str, wd: int) -> np.ndarray:
         g = self.grids[name]
@@ -85,8 +86,17 @@ class SeatBank:
 
     def charge_all(self, cells: np.ndarray, day: DayAttempts) -> None:
         """Every attempt in these cells was charged."""
+        self.idle += cells & self.idle_renewals(day)
         self.W = np.where(cells, day.t + DAY, self.W)
         self.charges += cells
+
+    def idle_renewals(self, day: DayAttempts, rows=slice(None), cols=slice(None)) -> np.ndarray:
+        """Which of the day's attempts renew a product that is open but no longer in use."""
+        W = self.W[rows, cols]
+        idle = day.renew[rows, cols] & (W >= self.IU[rows, cols])
+        if day.has is not None:
+            idle |= day.free_renew[rows, cols] & (W >= day.TIU[rows, cols])
+        return idle
 
     def adopt(self, day: DayAttempts, mask: np.ndarray) -> None:
         """Today's launches become the current stretch where `mask` says so."""
@@ -97,11 +107,11 @@ class SeatBank:
         bank = object.__new__(SeatBank)
         bank.plan, bank.grids, bank.row_grid = self.plan, self.grids, grid_rows
         bank.W, bank.CE, bank.IU = self.W[rows], self.CE[rows], self.IU[rows]
-        bank.charges = self.charges[rows]
+        bank.charges, bank.idle = self.charges[rows], self.idle[rows]
         return bank
 
     def extend(self, other: SeatBank) -> None:
-        for name in ("W", "CE", "IU", "charges"):
+        for name in ("W", "CE", "IU", "charges", "idle"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         self.row_grid = np.concatenate([self.row_grid, other.row_grid])
 
@@ -122,6 +132,8 @@ class FastBatch:
         self.retired: PoolBank | None = None
         self.retired_ids = np.zeros(0, np.int64)
         self.retired_charges = np.zeros((0, plan.n_seats), np.int32)
+        self.retired_idle = np.zeros((0, plan.n_seats), np.int32)
+        self.retired_grid = np.zeros(0, np.int64)
         self.retired_launches = np.zeros((0, plan.n_pools), np.int64)
         self._future: tuple[np.ndarray, np.ndarray] | None = None
         self.min_rate = np.array([self.rate[plan.seat_pool == p].min(initial=NEVER)
@@ -213,6 +225,8 @@ class FastBatch:
             self.retired.extend(gone)
         self.retired_ids = np.concatenate([self.retired_ids, self.ids[rows]])
         self.retired_charges = np.concatenate([self.retired_charges, sb.charges[rows]])
+        self.retired_idle = np.concatenate([self.retired_idle, sb.idle[rows]])
+        self.retired_grid = np.concatenate([self.retired_grid, grid])
         self.retired_launches = np.concatenate([self.retired_launches, self.launches[rows]])
         keep = np.ones(self.R, bool)
         keep[rows] = False
@@ -331,6 +345,7 @@ class FastBatch:
                 covered = min(covered, int(below[0]))
         if covered:
             first = who[:covered]
+            sb.idle[row, first] += self.seats.idle_renewals(today, row, first)
             sb.W[row, first] = when[:covered] + DAY
             sb.charges[row, first] += 1
             rows = np.array([row])
@@ -388,6 +403,8 @@ class FastBatch:
             else:
                 t, s, seat = heapq.heappop(heap)
             if ledger.charge(int(rate[s]), t):
+                if seat.pending == RENEWAL and t >= seat.in_use_end:
+                    sb.idle[row, s] += 1
                 seat.charged(t)
                 sb.charges[row, s] += 1
             else:
@@ -418,17 +435,22 @@ class FastBatch:
         """The record of a row id, active or retired."""
         run = self.runs[row_id]
         where = np.flatnonzero(self.ids == row_id)
+        sb = self.seats
         if len(where):
             i = int(where[0])
-            return make_record(self.plan, self.bank, i, run, self.launches[i], self.seats.charges[i])
+            grid = i if sb.row_grid is None else int(sb.row_grid[i])
+            return make_record(self.plan, self.bank, i, run, self.launches[i], sb.charges[i],
+                               sb.idle[i], sb.grids["launched"][grid])
         i = int(np.flatnonzero(self.retired_ids == row_id)[0])
         return make_record(self.plan, self.retired, i, run, self.retired_launches[i],
-                           self.retired_charges[i])
+                           self.retired_charges[i], self.retired_idle[i],
+                           sb.grids["launched"][self.retired_grid[i]])
 
 
 def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,
-                seat_charges: np.ndarray) -> RunRecord:
-    """The RunRecord of row i of a pool bank (with that run's launches and seat charges)."""
+                seat_charges: np.ndarray, seat_idle: np.ndarray, launched: np.ndarray) -> RunRecord:
+    """The RunRecord of row i of a pool bank (with that run's launches, seat charges, idle
+    renewals and launch grid)."""
     counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), np.int64)
     spend = np.zeros(plan.n_pools)
     lot_consumed = np.zeros(len(plan.lots), np.int64)
@@ -451,7 +473,9 @@ def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarr
             lot_expired[slot] = st.expired[i, k]
         assert st.bought[i] == st.consumed_total[i] + st.expired_total[i] + st.balance[i]
     return RunRecord(run, counters, spend, lot_consumed, lot_expired,
-                     seat_charges.astype(np.int64) * plan.seat_rate)
+                     seat_charges.astype(np.int64) * plan.seat_rate,
+                     seat_idle.astype(np.int64) * plan.seat_rate,
+                     launched.sum(axis=0).astype(np.int64))
 
 
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:

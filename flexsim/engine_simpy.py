@@ -21,7 +21,7 @@ from flexsim.behaviour import Behaviour
 from flexsim.ledger import DAY, Pack, PoolLedger
 from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
-from flexsim.usage import LAUNCH, Seat
+from flexsim.usage import LAUNCH, RENEWAL, Seat
 
 PRIO_EXPIRY = 1
 PRIO_ARRIVAL = 2
@@ -82,8 +82,8 @@ class _Tally:
             self.first_day = day
 
 
-def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, launches,
-                  seat_tokens: np.ndarray) -> RunRecord:
+def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, behaviour: Behaviour,
+                  seat_tokens: np.ndarray, seat_idle: np.ndarray) -> RunRecord:
     counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), dtype=np.int64)
     lot_consumed = np.zeros(len(plan.lots), dtype=np.int64)
     lot_expired = np.zeros(len(plan.lots), dtype=np.int64)
@@ -92,7 +92,7 @@ def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, laun
         row = {
             "tokens_purchased": ledger.bought, "tokens_consumed": ledger.consumed,
             "tokens_expired": ledger.expired, "tokens_remaining": ledger.balance,
-            "launches": int(launches[i]), "charges": ledger.charges,
+            "launches": int(behaviour.launches[i]), "charges": ledger.charges,
             "blocked_launches": tally.launches, "blocked_renewals": tally.renewals,
             "blocked_days": len(tally.days), "run_out_day": tally.first_day,
             "alert_day": -1 if ledger.alert_day is None else ledger.alert_day,
@@ -105,7 +105,8 @@ def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, laun
                 lot_consumed[pack.slot] = pack.consumed
                 lot_expired[pack.slot] = pack.expired
     spend = np.array([ledger.spend for ledger in ledgers], dtype=np.float64)
-    return RunRecord(run, counters, spend, lot_consumed, lot_expired, seat_tokens)
+    return RunRecord(run, counters, spend, lot_consumed, lot_expired, seat_tokens, seat_idle,
+                     behaviour.launched.sum(axis=0).astype(np.int64))
 
 
 def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
@@ -115,6 +116,7 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
     ledgers = new_ledgers(plan)
     tallies = [_Tally() for _ in ledgers]
     seat_tokens = np.zeros(plan.n_seats, dtype=np.int64)
+    seat_idle = np.zeros(plan.n_seats, dtype=np.int64)
 
     # Arrivals: one event per (pool, day) receives every pack due that day (held packs count as
     # arriving on day 0) and the top-up due that day, then checks once.
@@ -157,6 +159,8 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                 return
             yield _at(env, t, priority)
             if ledger.charge(rate, t):
+                if seat.pending == RENEWAL and t >= seat.in_use_end:
+                    seat_idle[index] += rate  # left open, not in use: the classic waste
                 seat.charged(t)
                 seat_tokens[index] += rate
             else:
@@ -171,5 +175,4 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                                      int(plan.seat_rate[index])))
     stop = _at(env, end, PRIO_SEAT + plan.n_seats + 1)
     env.run(until=stop)
-    return finish_record(plan, run, ledgers, tallies, behaviour.launches,
-                         seat_tokens)
+    return finish_record(plan, run, ledgers, tallies, behaviour, seat_tokens, seat_idle)

@@ -32,7 +32,7 @@ class Threshold:
 
     def describe(self) -> str:
         if self.tokens is not None:
-            return f"{self.tokens} tokens"
+            return f"{self.tokens:,} tokens"
         return f"{float(self.percent):g}%"
 
 

@@ -166,7 +166,9 @@ def reorder_variants(scenario: Scenario, pool: str, belows: Sequence[Threshold],
             if below.percent is not None and below.percent >= 100 and lead == 0 and base.max_orders is None:
                 raise OptimizeError("a reorder level of 100% with lead 0 and no max_orders would "
                                     "order without end")
-            out.append(replace(base, below=below, tokens=size, lead_days=lead))
+            policy = replace(base, below=below, tokens=size, lead_days=lead)
+            if policy not in out:  # the same level or size given twice is tried once
+                out.append(policy)
     return out
 
 
@@ -297,7 +299,8 @@ def table_text(data: dict) -> str:
     w_cost = max(len("expected cost"), *(len(r[1]) for r in rows))
     w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
     what = (f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy")
-    lines = [f"{data['scenario']}: {what} over {len(cands)} candidates, {data['runs']} runs each "
+    noun = "candidate" if len(cands) == 1 else "candidates"
+    lines = [f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
              f"(the same runs for every candidate), seed {data['seed']}", ""]
     head = " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
     lines.append(f"  {head}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} {'P(run out)':>10} "
@@ -316,8 +319,9 @@ def table_text(data: dict) -> str:
         lines.append(f"Recommended: {rec['candidate']}, {rule} whose run-out probability is at "
                      f"most {data['max_run_out']:.1%}.")
     else:
+        hint = "larger sizes" if data["lot"] else "higher levels or larger top-ups"
         lines.append(f"No candidate keeps the run-out probability at or below "
-                     f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try larger sizes.")
+                     f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try {hint}.")
     for comp in rec["compared_with"]:
         d = comp["cost_difference"]
         verdict = "a significant difference" if d["significant"] else "not significant"

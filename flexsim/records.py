@@ -23,7 +23,10 @@ class RunRecord:
     spend: np.ndarray  # float64, shape (n_pools,)
     lot_consumed: np.ndarray  # int64, shape (n_lots,)
     lot_expired: np.ndarray  # int64, shape (n_lots,)
-    seat_tokens: np.ndarray | None = field(default=None, repr=False)  # int64 per seat, if kept
+    # Per seat (person x product), kept when asked for (advice, breakdowns):
+    seat_tokens: np.ndarray | None = field(default=None, repr=False)  # tokens charged
+    seat_idle_tokens: np.ndarray | None = field(default=None, repr=False)  # renewals while idle
+    seat_days: np.ndarray | None = field(default=None, repr=False)  # days with a launch
 
     def get(self, name: str, pool: int = 0) -> int:
         return int(self.counters[pool, POOL_COUNTERS.index(name)])
@@ -34,9 +37,16 @@ class RunRecord:
                 and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
                 and np.array_equal(self.lot_consumed, other.lot_consumed)
                 and np.array_equal(self.lot_expired, other.lot_expired))
-        if same and self.seat_tokens is not None and other.seat_tokens is not None:
-            same = np.array_equal(self.seat_tokens, other.seat_tokens)
+        for name in ("seat_tokens", "seat_idle_tokens", "seat_days"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if same and mine is not None and theirs is not None:
+                same = np.array_equal(mine, theirs)
         return same
+
+
+    def drop_seats(self) -> None:
+        """Forget the per-seat arrays (memory stays flat over many runs)."""
+        self.seat_tokens = self.seat_idle_tokens = self.seat_days = None
 
 
 def counter_index(name: str) -> int:

@@ -52,7 +52,7 @@ def simulate_runs(plan: Plan, seed: int, runs: Sequence[int], engine: str,
                    for run in runs]
     if not keep_seats:
         for record in records:
-            record.seat_tokens = None
+            record.drop_seats()
     return records
 
 

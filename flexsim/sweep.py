@@ -105,7 +105,9 @@ class SizeSweep:
                 j = where[row]
                 if j < 0:
                     records.append(make_record(self.plan, self.followers, row, run,
-                                               self.launches[r], self.leader.charges[r]))
+                                               self.launches[r], self.leader.charges[r],
+                                               self.leader.idle[r],
+                                               self.leader.grids["launched"][r]))
                 else:
                     records.append(self.free.record(int(j)))
             out.append(records)
