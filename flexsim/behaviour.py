@@ -132,6 +132,8 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
     np.copyto(charge_end, next_start, where=left_open & ~plan.seat_idle_aware)
     short = (length < SHORT_SESSION) & ~left_open
     np.logical_and(launched, ~short, out=g["chargeable"])
+    if plan.seat_subscribed.any():  # on a named-user subscription: used, never charged
+        g["chargeable"][:, plan.seat_subscribed] = False
     launches = np.bincount(plan.seat_pool, weights=launched.sum(axis=0),
                            minlength=plan.n_pools).astype(np.int64)
     return Behaviour(launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"],

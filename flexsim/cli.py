@@ -92,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
     cmp_.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
+    adv = sub.add_parser("advise", help="Flex or subscription, person by person, and the plan")
+    adv.add_argument("scenario", metavar="SCENARIO.yaml")
+    adv.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
+    adv.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
+    adv.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    adv.add_argument("--threshold", type=_probability, default=0.5, metavar="P",
+                     help="recommend a subscription when it is cheaper with probability above P "
+                          "(default 0.5)")
+    adv.add_argument("--json", metavar="OUT.json", help="write the advice as JSON")
+    adv.add_argument("--csv", metavar="OUT.csv", help="write one row per person and product")
+    adv.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
     return parser
@@ -233,8 +245,32 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_advise(args) -> int:
+    from flexsim.advise import advise, csv_text, table_text
+    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    for path in (args.json, args.csv):
+        if path:
+            check_writable(path)
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    data = advise(scenario, runs, seed, args.workers, args.threshold,
+                  progress=False if args.quiet else None)
+    outputs = []
+    if args.json:
+        outputs.append((args.json, json_text(data)))
+    if args.csv:
+        outputs.append((args.csv, csv_text(data)))
+    write_all(outputs)
+    if not args.quiet:
+        sys.stdout.write(table_text(data))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "compare": cmd_compare,
-            "validate": cmd_validate}
+            "advise": cmd_advise, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

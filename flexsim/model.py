@@ -185,6 +185,8 @@ class Scenario:
     seasonality: tuple[float, ...] = (1.0,) * 12
     events: tuple[Event, ...] = ()
     subscriptions: dict[str, float] = field(default_factory=dict)
+    # (person, product) pairs on a named-user subscription: they use it first, no tokens.
+    on_subscription: frozenset[tuple[str, str]] = frozenset()
     costs: Costs = Costs()
     runs: int = 1000
     seed: int = 0

@@ -105,6 +105,9 @@ class Plan:
         self.seat_pool = np.array(seat_pool, dtype=np.int64)
         self.seat_left_open = np.array(seat_left_open, dtype=np.float64)
         self.seat_idle_aware = np.array(seat_idle_aware, dtype=bool)
+        self.seat_subscribed = np.array(
+            [(persons[p], prod) in sc.on_subscription for p, prod in zip(seat_person, seat_product,
+                                                                         strict=True)], dtype=bool)
         self.session_mean = np.array(sess_mean, dtype=np.float64)
         self.session_sd = np.array(sess_sd, dtype=np.float64)
         self.base_prob = (np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person),

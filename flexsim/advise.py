@@ -1,0 +1,196 @@
+"""Flex or subscription: price each person's choice, then re-simulate the pool with the movers.
+
+A person's yearly Flex cost for a product is the tokens charged to them for it, scaled to 365
+days, at `costs.token_price`. Whether it beats the subscription price is a probability over the
+runs, not a fixed rule of thumb. Moving people to subscriptions changes what the rest of the pool
+needs, so the plan is re-simulated on the same runs (common random numbers) and priced as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from flexsim.api import Results, simulate
+from flexsim.model import Scenario
+from flexsim.records import POOL_COUNTERS
+from flexsim.stats import proportion, summary
+
+
+def _summary(x: np.ndarray) -> dict:
+    """SUMMARY plus the P10 and P90 that advice tables show."""
+    out = summary(x)
+    if len(x):
+        out["p10"], out["p90"] = (float(v) for v in np.quantile(x, [0.1, 0.9]))
+    return out
+
+
+def pool_cost(results: Results) -> np.ndarray:
+    """Per run, every pool's yearly cost: tokens consumed at costs.token_price plus
+    costs.blocked_day per blocked day (0 without it), scaled to 365 days."""
+    sc = results.scenario
+    i_used, i_blk = POOL_COUNTERS.index("tokens_consumed"), POOL_COUNTERS.index("blocked_days")
+    used = np.array([r.counters[:, i_used].sum() for r in results.records], np.float64)
+    blocked = np.array([r.counters[:, i_blk].sum() for r in results.records], np.float64)
+    cost = used * sc.costs.token_price + (sc.costs.blocked_day or 0.0) * blocked
+    return cost * 365.0 / sc.days
+
+
+def _seat_matrix(results: Results, name: str) -> np.ndarray:
+    return np.stack([getattr(r, name) for r in results.records]).astype(np.float64)
+
+
+def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold: float = 0.5,
+           progress=None) -> dict:
+    """The `advise --json` object of SPEC section 5 (plus waste findings)."""
+    before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True,
+                      progress=progress)
+    plan = before.plan
+    scale = 365.0 / scenario.days
+    price_token = scenario.costs.token_price
+    tokens = _seat_matrix(before, "seat_tokens")  # (runs, seats)
+    days = _seat_matrix(before, "seat_days")
+    idle = _seat_matrix(before, "seat_idle_tokens")
+    flex = tokens * price_token * scale
+    people = []
+    moved: list[tuple[str, str]] = []
+    for s in range(plan.n_seats):
+        person = plan.persons[plan.seat_person[s]]
+        group = scenario.groups[plan.person_group[plan.seat_person[s]]]
+        product = plan.seat_product[s]
+        price = scenario.subscriptions.get(product)
+        cheaper = int((flex[:, s] > price).sum()) if price is not None else 0
+        prob = cheaper / runs if price is not None else 0.0
+        already = (person, product) in scenario.on_subscription
+        recommendation = "subscription" if price is not None and (already or prob > threshold) else "flex"
+        if recommendation == "subscription" and not already:
+            moved.append((person, product))
+        rate = int(plan.seat_rate[s])
+        people.append({
+            "person": person,
+            "group": None if group.named else group.name,
+            "product": product,
+            "pool": plan.pool_names[plan.seat_pool[s]],
+            "days_per_year": _summary(days[:, s] * scale),
+            "flex_cost_per_year": _summary(flex[:, s]),
+            "subscription_price": price,
+            "probability_subscription_cheaper": prob,
+            "probability_detail": proportion(cheaper, runs) if price is not None else None,
+            "break_even_days_per_year": (price / (rate * price_token)) if price is not None else None,
+            "expected_saving_with_subscription": (float(flex[:, s].mean()) - price
+                                                  if price is not None else None),
+            "recommendation": recommendation,
+            "already_on_subscription": already,
+        })
+    cost_before = pool_cost(before) + sum(scenario.subscriptions[p] for _, p in scenario.on_subscription
+                                          if p in scenario.subscriptions)
+    if moved:
+        after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
+        after = simulate(after_scenario, runs=runs, seed=seed, workers=workers)
+        cost_after = pool_cost(after) + sum(scenario.subscriptions[p] for _, p in
+                                            after_scenario.on_subscription if p in scenario.subscriptions)
+    else:
+        cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
+    waste = _waste(scenario, before, idle * price_token * scale, flex, people)
+    return {
+        "scenario": scenario.name, "runs": runs, "seed": seed, "threshold": threshold,
+        "token_price": price_token, "horizon_days": scenario.days,
+        "people": people,
+        "plan": {
+            "move_to_subscription": [{"person": p, "product": q} for p, q in moved],
+            "cost_before": _summary(cost_before),
+            "cost_after": _summary(cost_after),
+            "saving": _summary(cost_before - cost_after),
+        },
+        "waste": waste,
+    }
+
+
+def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, flex: np.ndarray,
+           people: list[dict]) -> dict:
+    """What the seed guide calls waste, in USD per year with ranges."""
+    plan = results.plan
+    by_group: dict[str, np.ndarray] = {}
+    for s in range(plan.n_seats):
+        group = scenario.groups[plan.person_group[plan.seat_person[s]]].name
+        by_group[group] = by_group.get(group, 0) + idle_usd[:, s]
+    rare = [{"person": p["person"], "product": p["product"],
+             "expected_flex_cost_per_year": p["flex_cost_per_year"]["mean"],
+             "subscription_price": p["subscription_price"]}
+            for p in people if p["subscription_price"] is not None
+            and p["probability_subscription_cheaper"] == 0.0]
+    return {
+        "left_open_recharges_usd_per_year": {
+            "total": _summary(idle_usd.sum(axis=1)),
+            "by_group": {g: _summary(v) for g, v in by_group.items() if np.any(v)},
+            "note": "tokens charged again for products left open but idle (no idle awareness)",
+        },
+        "never_worth_a_subscription": rare,
+    }
+
+
+def table_text(data: dict) -> str:
+    """People sorted by the expected saving of a subscription, then the plan."""
+    rows = sorted(data["people"], key=lambda p: -(p["expected_saving_with_subscription"]
+                                                   if p["expected_saving_with_subscription"] is not None
+                                                   else -1e18))
+    w = max([len(p["person"]) for p in rows] + [6])
+    wp = max([len(p["product"]) for p in rows] + [7])
+    lines = [f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
+             f"(a token valued at ${data['token_price']:.2f})", "",
+             f"  {'person':<{w}} {'product':<{wp}} {'days/year (P10-P90)':>22} "
+             f"{'Flex USD/year (P10-P90)':>26} {'subscr.':>8} {'P(subscr. cheaper)':>18}  advice"]
+    for p in rows:
+        d, f = p["days_per_year"], p["flex_cost_per_year"]
+        sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
+        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
+        lines.append(f"  {p['person']:<{w}} {p['product']:<{wp}} "
+                     f"{d['mean']:>7.0f} ({d['p10']:>4.0f}-{d['p90']:<4.0f})     "
+                     f"{f['mean']:>9,.0f} ({f['p10']:>6,.0f}-{f['p90']:<6,.0f})  {sub:>8} {prob:>18}  "
+                     f"{p['recommendation']}")
+    plan = data["plan"]
+    lines.append("")
+    moved = plan["move_to_subscription"]
+    if moved:
+        lines.append(f"Plan: move {len(moved)} person-product(s) to subscriptions: "
+                     + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
+                     + (" ..." if len(moved) > 8 else ""))
+    else:
+        lines.append("Plan: nobody is better off on a subscription.")
+    for key, label in (("cost_before", "Cost as it is"), ("cost_after", "Cost with the plan"),
+                       ("saving", "Saving")):
+        s = plan[key]
+        lo, hi = s["mean_ci95"]
+        ci = "" if lo is None else f" (95% CI {lo:,.0f} to {hi:,.0f})"
+        lines.append(f"  {label + ' (USD/year):':<30} {s['mean']:>10,.0f}{ci}")
+    left = data["waste"]["left_open_recharges_usd_per_year"]["total"]
+    if left["mean"]:
+        lines.append(f"Left open without idle awareness: {left['mean']:,.0f} USD/year re-charged "
+                     f"(P10-P90 {left['p10']:,.0f} to {left['p90']:,.0f})")
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = ("person", "group", "product", "pool", "days_per_year_mean", "days_per_year_p10",
+               "days_per_year_p90", "flex_cost_per_year_mean", "flex_cost_per_year_p10",
+               "flex_cost_per_year_p90", "subscription_price", "break_even_days_per_year",
+               "probability_subscription_cheaper", "recommendation")
+
+
+def csv_text(data: dict) -> str:
+    """One row per person and product."""
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in data["people"]:
+        d, f = p["days_per_year"], p["flex_cost_per_year"]
+        writer.writerow([p["person"], p["group"] or "", p["product"], p["pool"],
+                         f"{d['mean']:.2f}", f"{d['p10']:.2f}", f"{d['p90']:.2f}",
+                         f"{f['mean']:.2f}", f"{f['p10']:.2f}", f"{f['p90']:.2f}",
+                         "" if p["subscription_price"] is None else p["subscription_price"],
+                         "" if p["break_even_days_per_year"] is None
+                         else f"{p['break_even_days_per_year']:.1f}",
+                         f"{p['probability_subscription_cheaper']:.4f}", p["recommendation"]])
+    return buffer.getvalue()
