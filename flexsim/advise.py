@@ -52,6 +52,8 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
     tokens = _seat_matrix(before, "seat_tokens")  # (runs, seats)
     days = _seat_matrix(before, "seat_days")
     idle = _seat_matrix(before, "seat_idle_tokens")
+    month_days = np.stack([r.seat_month_days for r in before.records]).astype(np.float64)
+    extra = _seat_matrix(before, "person_extra_tokens")  # (runs, persons)
     flex = tokens * price_token * scale
     people = []
     moved: list[tuple[str, str]] = []
@@ -82,6 +84,8 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
                                                   if price is not None else None),
             "recommendation": recommendation,
             "already_on_subscription": already,
+            # Mean days of use in each calendar month (January first) over the horizon.
+            "days_per_month": [float(v) for v in month_days[:, :, s].mean(axis=0)],
         })
     cost_before = pool_cost(before) + sum(scenario.subscriptions[p] for _, p in scenario.on_subscription
                                           if p in scenario.subscriptions)
@@ -92,7 +96,7 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
                                             after_scenario.on_subscription if p in scenario.subscriptions)
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
-    waste = _waste(scenario, before, idle * price_token * scale, flex, people)
+    waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
         "scenario": scenario.name, "runs": runs, "seed": seed, "threshold": threshold,
         "token_price": price_token, "horizon_days": scenario.days,
@@ -107,7 +111,7 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
     }
 
 
-def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, flex: np.ndarray,
+def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd: np.ndarray,
            people: list[dict]) -> dict:
     """What the seed guide calls waste, in USD per year with ranges."""
     plan = results.plan
@@ -120,7 +124,17 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, flex: np.
              "subscription_price": p["subscription_price"]}
             for p in people if p["subscription_price"] is not None
             and p["probability_subscription_cheaper"] == 0.0]
+    extra_by_group: dict[str, np.ndarray] = {}
+    for p in range(len(plan.persons)):
+        group = scenario.groups[plan.person_group[p]].name
+        extra_by_group[group] = extra_by_group.get(group, 0) + extra_usd[:, p]
     return {
+        "several_products_same_day_usd_per_year": {
+            "total": _summary(extra_usd.sum(axis=1)),
+            "by_group": {g: _summary(v) for g, v in extra_by_group.items() if np.any(v)},
+            "note": "tokens of the second and further products a person launches on the same day "
+                    "(each product has its own window), valued at costs.token_price",
+        },
         "left_open_recharges_usd_per_year": {
             "total": _summary(idle_usd.sum(axis=1)),
             "by_group": {g: _summary(v) for g, v in by_group.items() if np.any(v)},
@@ -168,6 +182,14 @@ def table_text(data: dict) -> str:
     if left["mean"]:
         lines.append(f"Left open without idle awareness: {left['mean']:,.0f} USD/year re-charged "
                      f"(P10-P90 {left['p10']:,.0f} to {left['p90']:,.0f})")
+    several = data["waste"]["several_products_same_day_usd_per_year"]["total"]
+    if several["mean"]:
+        lines.append(f"Second products opened the same day: {several['mean']:,.0f} USD/year "
+                     f"(P10-P90 {several['p10']:,.0f} to {several['p90']:,.0f})")
+    rare = data["waste"]["never_worth_a_subscription"]
+    if rare:
+        lines.append(f"{len(rare)} person-product(s) never come close to a subscription's price in "
+                     "any run: Flex is right for them.")
     return "\n".join(lines) + "\n"
 
 

@@ -138,3 +138,25 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
                            minlength=plan.n_pools).astype(np.int64)
     return Behaviour(launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"],
                      g["charge_end_grid"], launches)
+
+
+def seat_details(plan: Plan, launched: np.ndarray, chargeable: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-seat and per-person figures of one run that advice and breakdowns need.
+
+    - `seat_days`: days each seat launched its product;
+    - `seat_month_days`: the same by month of the year (12 x seats), for seasonal views;
+    - `person_extra_tokens`: per person, tokens of the launches beyond the dearest product on
+      days with two or more charged products (what "several products the same day" adds, on the
+      assumption that each launch opens its own window).
+    """
+    days = launched.sum(axis=0).astype(np.int64)
+    month_days = np.zeros((12, plan.n_seats), np.int64)
+    if len(plan.month_starts):  # workdays run in date order: sum each month's stretch at once
+        stretches = np.add.reduceat(launched, plan.month_starts, axis=0, dtype=np.int64)
+        np.add.at(month_days, plan.workday_month[plan.month_starts], stretches)
+    tokens = chargeable * plan.seat_rate  # (workdays, seats)
+    starts = plan.person_first_seat
+    per_day = np.add.reduceat(tokens, starts, axis=1)
+    dearest = np.maximum.reduceat(tokens, starts, axis=1)
+    extra = (per_day - dearest).sum(axis=0).astype(np.int64)
+    return {"seat_days": days, "seat_month_days": month_days, "person_extra_tokens": extra}

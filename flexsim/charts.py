@@ -78,3 +78,46 @@ def optimize_chart_png(data: dict) -> bytes:
     png = _png(fig)
     plt.close(fig)
     return png
+
+
+def advise_chart_png(data: dict) -> bytes:
+    """Each person's expected days of use per year (P10-P90 bars) against the break-even line,
+    one panel per product that has a subscription price."""
+    plt = require_matplotlib()
+    products = sorted({p["product"] for p in data["people"] if p["subscription_price"] is not None})
+    if not products:
+        products = sorted({p["product"] for p in data["people"]})
+    fig, axes = plt.subplots(len(products), 1, figsize=(9, 2.2 + 2.6 * len(products)), squeeze=False)
+    for ax, product in zip(axes[:, 0], products, strict=True):
+        rows = sorted((p for p in data["people"] if p["product"] == product),
+                      key=lambda p: p["days_per_year"]["mean"])
+        xs = list(range(len(rows)))
+        mean = [p["days_per_year"]["mean"] for p in rows]
+        lo = [m - p["days_per_year"]["p10"] for m, p in zip(mean, rows, strict=True)]
+        hi = [p["days_per_year"]["p90"] - m for m, p in zip(mean, rows, strict=True)]
+        for rec, colour in (("flex", "tab:blue"), ("subscription", "tab:orange")):
+            idx = [i for i, p in enumerate(rows) if p["recommendation"] == rec]
+            if idx:
+                ax.errorbar([xs[i] for i in idx], [mean[i] for i in idx],
+                            yerr=[[lo[i] for i in idx], [hi[i] for i in idx]], fmt="o", ms=3,
+                            color=colour, capsize=2, label=f"advice: {rec}")
+        even = rows[0]["break_even_days_per_year"] if rows else None
+        if even is not None:
+            ax.axhline(even, color="black", ls="--", lw=1,
+                       label=f"break-even: {even:.0f} days a year")
+        ax.set_title(product, fontsize=10)
+        ax.set_ylabel("days of use per year")
+        if len(rows) <= 60:
+            ax.set_xticks(xs, [p["person"] for p in rows], rotation=70, ha="right",
+                          fontsize=6 if len(rows) > 30 else 8)
+        else:  # too many names to read: the --csv and --json give them
+            ax.set_xticks([])
+            ax.set_xlabel(f"{len(rows)} people, sorted by expected days of use")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs",
+                 fontsize=10)
+    fig.tight_layout()
+    png = _png(fig)
+    plt.close(fig)
+    return png

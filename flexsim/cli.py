@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default 0.5)")
     adv.add_argument("--json", metavar="OUT.json", help="write the advice as JSON")
     adv.add_argument("--csv", metavar="OUT.csv", help="write one row per person and product")
+    adv.add_argument("--chart", metavar="OUT.png",
+                     help="chart of days of use per person against the break-even line")
     adv.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
@@ -251,9 +253,12 @@ def cmd_advise(args) -> int:
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    for path in (args.json, args.csv):
+    for path in (args.json, args.csv, args.chart):
         if path:
             check_writable(path)
+    if args.chart:
+        from flexsim.charts import require_matplotlib
+        require_matplotlib()
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     data = advise(scenario, runs, seed, args.workers, args.threshold,
@@ -263,6 +268,9 @@ def cmd_advise(args) -> int:
         outputs.append((args.json, json_text(data)))
     if args.csv:
         outputs.append((args.csv, csv_text(data)))
+    if args.chart:
+        from flexsim.charts import advise_chart_png
+        outputs.append((args.chart, advise_chart_png(data)))
     write_all(outputs)
     if not args.quiet:
         sys.stdout.write(table_text(data))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.behaviour import TIME, Behaviour, draw_behaviour, empty_grids
+from flexsim.behaviour import TIME, Behaviour, draw_behaviour, empty_grids, seat_details
 from flexsim.fast_pools import NEVER, PoolBank, level
 from flexsim.ledger import DAY
 from flexsim.plan import Plan
@@ -120,8 +120,9 @@ class FastBatch:
     """Rows advanced together: a SeatBank and a PoolBank over the same rows."""
 
     def __init__(self, plan: Plan, seats: SeatBank, pools: PoolBank, launches: np.ndarray,
-                 runs: list[int]):
+                 runs: list[int], detail: bool = True):
         self.plan = plan
+        self.detail = detail  # keep per-seat figures in the records
         self.seats = seats
         self.bank = pools
         self.launches = launches  # (rows, pools)
@@ -440,17 +441,24 @@ class FastBatch:
             i = int(where[0])
             grid = i if sb.row_grid is None else int(sb.row_grid[i])
             return make_record(self.plan, self.bank, i, run, self.launches[i], sb.charges[i],
-                               sb.idle[i], sb.grids["launched"][grid])
+                               sb.idle[i], self._details(grid))
         i = int(np.flatnonzero(self.retired_ids == row_id)[0])
         return make_record(self.plan, self.retired, i, run, self.retired_launches[i],
                            self.retired_charges[i], self.retired_idle[i],
-                           sb.grids["launched"][self.retired_grid[i]])
+                           self._details(self.retired_grid[i]))
+
+    def _details(self, grid: int) -> dict | None:
+        """Per-seat figures of a grid row, when this batch keeps them."""
+        if not self.detail:
+            return None
+        g = self.seats.grids
+        return seat_details(self.plan, g["launched"][grid], g["chargeable"][grid])
 
 
 def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,
-                seat_charges: np.ndarray, seat_idle: np.ndarray, launched: np.ndarray) -> RunRecord:
+                seat_charges: np.ndarray, seat_idle: np.ndarray, details: dict | None) -> RunRecord:
     """The RunRecord of row i of a pool bank (with that run's launches, seat charges, idle
-    renewals and launch grid)."""
+    renewals and, if kept, per-seat details)."""
     counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), np.int64)
     spend = np.zeros(plan.n_pools)
     lot_consumed = np.zeros(len(plan.lots), np.int64)
@@ -472,10 +480,13 @@ def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarr
             lot_consumed[slot] = st.consumed[i, k]
             lot_expired[slot] = st.expired[i, k]
         assert st.bought[i] == st.consumed_total[i] + st.expired_total[i] + st.balance[i]
-    return RunRecord(run, counters, spend, lot_consumed, lot_expired,
-                     seat_charges.astype(np.int64) * plan.seat_rate,
-                     seat_idle.astype(np.int64) * plan.seat_rate,
-                     launched.sum(axis=0).astype(np.int64))
+    record = RunRecord(run, counters, spend, lot_consumed, lot_expired)
+    if details is not None:
+        record.seat_tokens = seat_charges.astype(np.int64) * plan.seat_rate
+        record.seat_idle_tokens = seat_idle.astype(np.int64) * plan.seat_rate
+        for name, value in details.items():
+            setattr(record, name, value)
+    return record
 
 
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -496,9 +507,9 @@ def simulate_batch(plan: Plan, behaviours: list[Behaviour], runs: list[int]) -> 
                      list(runs)).run()
 
 
-def simulate_fast(plan: Plan, seed: int, runs: list[int]) -> list[RunRecord]:
+def simulate_fast(plan: Plan, seed: int, runs: list[int], detail: bool = True) -> list[RunRecord]:
     """Draw and simulate these runs together (the behaviour goes straight into the batch grids)."""
     grids, launches = draw_grids(plan, seed, runs)
     R = len(runs)
     return FastBatch(plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches,
-                     list(runs)).run()
+                     list(runs), detail).run()

@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from flexsim.behaviour import Behaviour
+from flexsim.behaviour import Behaviour, seat_details
 from flexsim.ledger import DAY, Pack, PoolLedger
 from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
@@ -105,8 +105,10 @@ def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, beha
                 lot_consumed[pack.slot] = pack.consumed
                 lot_expired[pack.slot] = pack.expired
     spend = np.array([ledger.spend for ledger in ledgers], dtype=np.float64)
-    return RunRecord(run, counters, spend, lot_consumed, lot_expired, seat_tokens, seat_idle,
-                     behaviour.launched.sum(axis=0).astype(np.int64))
+    record = RunRecord(run, counters, spend, lot_consumed, lot_expired, seat_tokens, seat_idle)
+    for name, value in seat_details(plan, behaviour.launched, behaviour.chargeable).items():
+        setattr(record, name, value)
+    return record
 
 
 def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:

@@ -115,6 +115,10 @@ class Plan:
         # (workday, seat) layout, as the behaviour draws use it. Not capped at 1: a uniform draw
         # below a probability above 1 always launches, which is the cap.
         self.base_prob_t = np.ascontiguousarray(self.base_prob.T)
+        self.workday_month = months  # month (0-11) of each horizon workday
+        self.month_starts = np.flatnonzero(np.diff(months, prepend=-1) != 0)  # month stretches
+        # Seats are listed person by person: where each person's seats begin.
+        self.person_first_seat = np.searchsorted(self.seat_person, np.arange(len(persons)))
 
         # float32 / int32 copies used by the bulk draws.
         self.start_mean32 = self.start_mean.astype(np.float32)

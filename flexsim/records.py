@@ -14,6 +14,9 @@ POOL_COUNTERS = (
 )
 
 
+DETAILS = ("seat_tokens", "seat_idle_tokens", "seat_days", "seat_month_days", "person_extra_tokens")
+
+
 @dataclass
 class RunRecord:
     """Results of one run. `pool[name][i]` is the counter of pool i; days are -1 when never."""
@@ -27,6 +30,8 @@ class RunRecord:
     seat_tokens: np.ndarray | None = field(default=None, repr=False)  # tokens charged
     seat_idle_tokens: np.ndarray | None = field(default=None, repr=False)  # renewals while idle
     seat_days: np.ndarray | None = field(default=None, repr=False)  # days with a launch
+    seat_month_days: np.ndarray | None = field(default=None, repr=False)  # (12, seats)
+    person_extra_tokens: np.ndarray | None = field(default=None, repr=False)  # per person
 
     def get(self, name: str, pool: int = 0) -> int:
         return int(self.counters[pool, POOL_COUNTERS.index(name)])
@@ -37,7 +42,7 @@ class RunRecord:
                 and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
                 and np.array_equal(self.lot_consumed, other.lot_consumed)
                 and np.array_equal(self.lot_expired, other.lot_expired))
-        for name in ("seat_tokens", "seat_idle_tokens", "seat_days"):
+        for name in DETAILS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if same and mine is not None and theirs is not None:
                 same = np.array_equal(mine, theirs)
@@ -46,7 +51,8 @@ class RunRecord:
 
     def drop_seats(self) -> None:
         """Forget the per-seat arrays (memory stays flat over many runs)."""
-        self.seat_tokens = self.seat_idle_tokens = self.seat_days = None
+        for name in DETAILS:
+            setattr(self, name, None)
 
 
 def counter_index(name: str) -> int:

@@ -46,10 +46,9 @@ def simulate_runs(plan: Plan, seed: int, runs: Sequence[int], engine: str,
                   keep_seats: bool = False) -> list[RunRecord]:
     """Simulate these runs in this process with the named engine ('fast' or 'simpy')."""
     if engine == "fast":
-        records = engine_fast.simulate_fast(plan, seed, list(runs))
-    else:
-        records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run)
-                   for run in runs]
+        return engine_fast.simulate_fast(plan, seed, list(runs), detail=keep_seats)
+    records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run)
+               for run in runs]
     if not keep_seats:
         for record in records:
             record.drop_seats()

@@ -25,7 +25,7 @@ class SizeSweep:
     """Runs `runs` of `plan` for every (tokens, price) of lot `slot`."""
 
     def __init__(self, plan: Plan, seed: int, runs: Sequence[int], slot: int,
-                 sizes: Sequence[int], prices: Sequence[float]):
+                 sizes: Sequence[int], prices: Sequence[float], detail: bool = False):
         self.plan = plan
         self.runs = list(runs)
         self.sizes = list(sizes)
@@ -41,7 +41,7 @@ class SizeSweep:
         self.moved: list[np.ndarray] = []  # follower rows, in the order they joined `self.free`
         empty = np.zeros(0, np.int64)
         self.free = FastBatch(plan, SeatBank(plan, grids, empty, 0), self.followers.take(empty),
-                              np.zeros((0, plan.n_pools), np.int64), [])
+                              np.zeros((0, plan.n_pools), np.int64), [], detail=detail)
 
     def run(self) -> list[list[RunRecord]]:
         """Records per size (in the order of `sizes`), each in run order."""
@@ -106,8 +106,7 @@ class SizeSweep:
                 if j < 0:
                     records.append(make_record(self.plan, self.followers, row, run,
                                                self.launches[r], self.leader.charges[r],
-                                               self.leader.idle[r],
-                                               self.leader.grids["launched"][r]))
+                                               self.leader.idle[r], self.free._details(r)))
                 else:
                     records.append(self.free.record(int(j)))
             out.append(records)

@@ -112,3 +112,46 @@ def test_advise_cli(tmp_path, capsys):
     assert len(rows) == 4 and rows[0]["recommendation"] in ("flex", "subscription")
     assert "heavy-1" in capsys.readouterr().out
     assert csv_text(data) == table.read_text()
+
+
+def test_seasonality_moves_days_between_months_not_the_yearly_cost():
+    """The same expected yearly days squeezed into January to March: the yearly Flex cost and
+    advice are unchanged (within Monte Carlo error), the monthly view shows the difference."""
+    from flexsim.plan import Plan
+    flat = office(("busy", 1.0))  # p = 0.2 on every workday of 2026
+    plan = Plan(flat)
+    spring = int((plan.workday_month < 3).sum())  # workdays in January to March
+    boost = plan.n_workdays / spring  # the same expected days, all in three months
+    packed = replace(flat, seasonality=(boost,) * 3 + (0.0,) * 9)
+    runs = 400
+    a, b = advise(flat, runs=runs, seed=2), advise(packed, runs=runs, seed=2)
+    pa, pb = person(a, "busy"), person(b, "busy")
+    for key in ("days_per_year", "flex_cost_per_year"):
+        sa, sb = pa[key], pb[key]
+        se = np.hypot(sa["sd"], sb["sd"]) / np.sqrt(runs)
+        assert abs(sa["mean"] - sb["mean"]) < 4 * se, key
+    assert pa["recommendation"] == pb["recommendation"] == "flex"
+    months_a, months_b = pa["days_per_month"], pb["days_per_month"]
+    assert sum(months_b[3:]) == 0 and min(months_b[:3]) > 12
+    assert max(months_a) < 6 and min(months_a) > 2
+
+
+def test_several_products_the_same_day_counts_the_cheaper_ones():
+    """A person opening Revit (10) and AutoCAD (7) every workday: 7 extra tokens a day."""
+    sc = office(("both", 5.0))
+    both = replace(sc.groups[0], products=(ProductUse("Revit", 5.0), ProductUse("AutoCAD", 5.0)))
+    data = advise(replace(sc, groups=(both,)), runs=3, seed=1)
+    extra = data["waste"]["several_products_same_day_usd_per_year"]["total"]
+    assert extra["mean"] == pytest.approx(261 * 7 * 3.0)
+
+
+def test_advise_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "start: 2026-01-01\ndays: 60\nlots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
+        "users:\n  - group: heavy\n    count: 3\n    products: {Revit: {days_per_week: 4}}\n"
+        "subscriptions: {Revit: 2985}\nsimulation: {runs: 10, seed: 5}\n")
+    chart = tmp_path / "a.png"
+    assert main(["advise", str(path), "--chart", str(chart), "--quiet"]) == 0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
