@@ -42,8 +42,9 @@ def _seat_matrix(results: Results, name: str) -> np.ndarray:
 
 
 def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold: float = 0.5,
-           progress=None) -> dict:
-    """The `advise --json` object of SPEC section 5 (plus waste findings)."""
+           progress=None, lot: str | None = None, sizes: list[int] | None = None) -> dict:
+    """The `advise --json` object of SPEC section 5 (plus waste findings; with `lot` and
+    `sizes`, also how the best size of that pack changes once the plan is in place)."""
     before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True,
                       progress=progress)
     plan = before.plan
@@ -96,6 +97,8 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
                                             after_scenario.on_subscription if p in scenario.subscriptions)
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
+        after_scenario = scenario
+    bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, workers) if lot else None
     waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
         "scenario": scenario.name, "runs": runs, "seed": seed, "threshold": threshold,
@@ -106,9 +109,24 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
             "cost_before": _summary(cost_before),
             "cost_after": _summary(cost_after),
             "saving": _summary(cost_before - cost_after),
+            **({} if bundle is None else {"best_bundle": bundle}),
         },
         "waste": waste,
     }
+
+
+def _best_bundle(before: Scenario, after: Scenario, lot: str, sizes: list[int], runs: int,
+                 seed: int, workers: int) -> dict:
+    """The recommended size of pack `lot` without and with the plan (same runs)."""
+    from flexsim.optimize import evaluate, recommend
+    objective = "cost" if before.costs.blocked_day is not None else "service"
+    out = {"lot": lot, "objective": objective, "max_run_out": 0.05}
+    for key, sc in (("before", before), ("after", after)):
+        cands = evaluate(sc, lot, sizes, runs, seed, workers, objective)
+        rec = recommend(cands, objective, 0.05)
+        out[key] = {k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95",
+                                         "run_out_probability", "meets_limit")}
+    return out
 
 
 def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd: np.ndarray,
@@ -172,6 +190,10 @@ def table_text(data: dict) -> str:
                      + (" ..." if len(moved) > 8 else ""))
     else:
         lines.append("Plan: nobody is better off on a subscription.")
+    if "best_bundle" in plan:
+        b = plan["best_bundle"]
+        lines.append(f"Best size of pack {b['lot']!r} ({b['objective']} objective): "
+                     f"{b['before']['tokens']:,} tokens as it is, {b['after']['tokens']:,} with the plan")
     for key, label in (("cost_before", "Cost as it is"), ("cost_after", "Cost with the plan"),
                        ("saving", "Saving")):
         s = plan[key]

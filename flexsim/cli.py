@@ -97,11 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
     adv.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
     adv.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
-    adv.add_argument("--threshold", type=_probability, default=0.5, metavar="P",
+    adv.add_argument("--threshold", type=_probability, metavar="P",
                      help="recommend a subscription when it is cheaper with probability above P "
-                          "(default 0.5)")
+                          "(default: costs.subscription_threshold, else 0.5)")
     adv.add_argument("--json", metavar="OUT.json", help="write the advice as JSON")
     adv.add_argument("--csv", metavar="OUT.csv", help="write one row per person and product")
+    adv.add_argument("--lot", metavar="NAME",
+                     help="also say how the best size of this pack changes with the plan")
+    adv.add_argument("--sizes", metavar="START:STOP:STEP", help="sizes to try for --lot")
     adv.add_argument("--chart", metavar="OUT.png",
                      help="chart of days of use per person against the break-even line")
     adv.add_argument("--quiet", action="store_true", help="no table and no progress bar")
@@ -249,6 +252,7 @@ def cmd_compare(args) -> int:
 
 def cmd_advise(args) -> int:
     from flexsim.advise import advise, csv_text, table_text
+    from flexsim.optimize import OptimizeError, parse_sizes
     from flexsim.output import check_writable, json_text, write_all
     from flexsim.scenario import load_scenario
 
@@ -261,8 +265,15 @@ def cmd_advise(args) -> int:
         require_matplotlib()
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
-    data = advise(scenario, runs, seed, args.workers, args.threshold,
-                  progress=False if args.quiet else None)
+    threshold = scenario.costs.subscription_threshold if args.threshold is None else args.threshold
+    try:
+        if (args.lot is None) != (args.sizes is None):
+            raise OptimizeError("--lot and --sizes go together")
+        sizes = parse_sizes(args.sizes) if args.sizes else None
+        data = advise(scenario, runs, seed, args.workers, threshold,
+                      progress=False if args.quiet else None, lot=args.lot, sizes=sizes)
+    except OptimizeError as exc:
+        raise UsageError(str(exc)) from None
     outputs = []
     if args.json:
         outputs.append((args.json, json_text(data)))

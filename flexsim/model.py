@@ -168,6 +168,8 @@ class Event:
 class Costs:
     blocked_day: float | None = None
     token_price: float = DEFAULT_TOKEN_PRICE
+    # advise: recommend a subscription when it is cheaper with a probability above this
+    subscription_threshold: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ USE_KEYS = ("days_per_week", "left_open", "idle_awareness")
 NORMAL_KEYS = ("mean", "sd")
 ACTIVE_KEYS = ("from", "to")
 EVENT_KEYS = ("name", "from", "to", "multiplier", "groups")
-COSTS_KEYS = ("blocked_day", "token_price")
+COSTS_KEYS = ("blocked_day", "token_price", "subscription_threshold")
 SIMULATION_KEYS = ("runs", "seed")
 
 # Where a key belongs when someone writes it at the top level by mistake.
@@ -994,7 +994,11 @@ class _Builder:
             if tp_node is not None
             else DEFAULT_TOKEN_PRICE
         )
-        return Costs(blocked_day=blocked_day, token_price=token_price)
+        th_node = section.get("subscription_threshold")
+        threshold = (doc.probability(th_node, section.at("subscription_threshold"))
+                     if th_node is not None else 0.5)
+        return Costs(blocked_day=blocked_day, token_price=token_price,
+                     subscription_threshold=threshold)
 
     def _simulation(self) -> tuple[int, int]:
         doc = self.doc

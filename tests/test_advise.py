@@ -155,3 +155,37 @@ def test_advise_chart(tmp_path):
     chart = tmp_path / "a.png"
     assert main(["advise", str(path), "--chart", str(chart), "--quiet"]) == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_threshold_from_the_scenario_and_the_command_line(tmp_path, capsys):
+    base = ("start: 2026-01-01\nend: 2026-12-31\n"
+            "lots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
+            "users:\n  - name: edge\n    products: {Revit: {days_per_week: 1.95}}\n"
+            "    start_hour: {mean: 10, sd: 0}\n    session_hours: {mean: 6, sd: 0}\n"
+            "subscriptions: {Revit: 2985}\nsimulation: {runs: 200, seed: 5}\n")
+    # About 102 expected days against a break-even of 99.5: a subscription is cheaper in most
+    # runs, but not in 95% of them.
+    loose, strict = tmp_path / "loose.yaml", tmp_path / "strict.yaml"
+    loose.write_text(base)
+    strict.write_text(base + "costs: {subscription_threshold: 95%}\n")
+    outs = {}
+    for path in (loose, strict):
+        out = tmp_path / (path.stem + ".json")
+        assert main(["advise", str(path), "--json", str(out), "--quiet"]) == 0
+        outs[path.stem] = json.loads(out.read_text())
+    assert 0.5 < outs["loose"]["people"][0]["probability_subscription_cheaper"] < 0.95
+    assert outs["loose"]["people"][0]["recommendation"] == "subscription"
+    assert outs["strict"]["people"][0]["recommendation"] == "flex"
+    out = tmp_path / "cli.json"
+    assert main(["advise", str(strict), "--threshold", "0.5", "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["people"][0]["recommendation"] == "subscription"
+
+
+def test_best_bundle_shrinks_when_heavy_users_move():
+    sc = office(("daily", 4.0), ("often", 3.5), ("rare", 0.5))
+    sc = replace(sc, lots=(Lot("bundle", date(2026, 1, 1), 100_000, 3.0, date(2027, 1, 1),
+                               price_given=True),))
+    data = advise(sc, runs=40, seed=2, lot="bundle", sizes=list(range(500, 6001, 250)))
+    assert len(data["plan"]["move_to_subscription"]) == 2
+    best = data["plan"]["best_bundle"]
+    assert best["after"]["tokens"] < best["before"]["tokens"]
