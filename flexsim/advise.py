@@ -156,7 +156,16 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd
         "left_open_recharges_usd_per_year": {
             "total": _summary(idle_usd.sum(axis=1)),
             "by_group": {g: _summary(v) for g, v in by_group.items() if np.any(v)},
-            "note": "tokens charged again for products left open but idle (no idle awareness)",
+            "note": "tokens charged again for products left open but idle (no idle awareness); "
+                    "an upper bound on what idle awareness would save, since a re-charge may also "
+                    "cover use later in the same 24 hours",
+            # Groups that leave products open: with idle awareness that costs nothing; without
+            # it, the re-charges above are what turning idle awareness on would save.
+            "groups_leaving_products_open": [
+                {"group": g.name, "left_open": g.left_open, "idle_awareness": g.idle_awareness,
+                 "usd_per_year": _summary(by_group.get(g.name, np.zeros(results.runs)))}
+                for g in scenario.groups
+                if g.left_open > 0 or any(u.left_open for u in g.products)],
         },
         "never_worth_a_subscription": rare,
     }
