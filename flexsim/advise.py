@@ -45,8 +45,12 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
            progress=None, lot: str | None = None, sizes: list[int] | None = None) -> dict:
     """The `advise --json` object of SPEC section 5 (plus waste findings; with `lot` and
     `sizes`, also how the best size of that pack changes once the plan is in place)."""
+    if lot is not None:  # a bad pack name or a held pack: say so before simulating anything
+        from flexsim.optimize import check_lot
+        check_lot(scenario, lot)
     before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True,
                       progress=progress)
+
     plan = before.plan
     scale = 365.0 / scenario.days
     price_token = scenario.costs.token_price
@@ -185,7 +189,7 @@ def table_text(data: dict) -> str:
     for p in rows:
         d, f = p["days_per_year"], p["flex_cost_per_year"]
         sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
-        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
+        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.1%}"
         lines.append(f"  {p['person']:<{w}} {p['product']:<{wp}} "
                      f"{d['mean']:>7.0f} ({d['p10']:>4.0f}-{d['p90']:<4.0f})     "
                      f"{f['mean']:>9,.0f} ({f['p10']:>6,.0f}-{f['p90']:<6,.0f})  {sub:>8} {prob:>18}  "
@@ -219,8 +223,8 @@ def table_text(data: dict) -> str:
                      f"(P10-P90 {several['p10']:,.0f} to {several['p90']:,.0f})")
     rare = data["waste"]["never_worth_a_subscription"]
     if rare:
-        lines.append(f"{len(rare)} person-product(s) never come close to a subscription's price in "
-                     "any run: Flex is right for them.")
+        lines.append(f"{len(rare)} person-product(s): a subscription was cheaper in none of the "
+                     "runs, so Flex is right for them.")
     return "\n".join(lines) + "\n"
 
 

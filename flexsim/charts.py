@@ -87,6 +87,8 @@ def advise_chart_png(data: dict) -> bytes:
     products = sorted({p["product"] for p in data["people"] if p["subscription_price"] is not None})
     if not products:
         products = sorted({p["product"] for p in data["people"]})
+    if not products:
+        raise OutputError("--chart: the scenario has nobody using a product: nothing to chart")
     fig, axes = plt.subplots(len(products), 1, figsize=(9, 2.2 + 2.6 * len(products)), squeeze=False)
     for ax, product in zip(axes[:, 0], products, strict=True):
         rows = sorted((p for p in data["people"] if p["product"] == product),
@@ -107,6 +109,7 @@ def advise_chart_png(data: dict) -> bytes:
                        label=f"break-even: {even:.0f} days a year")
         ax.set_title(product, fontsize=10)
         ax.set_ylabel("days of use per year")
+        ax.set_ylim(bottom=0)
         if len(rows) <= 60:
             ax.set_xticks(xs, [p["person"] for p in rows], rotation=70, ha="right",
                           fontsize=6 if len(rows) > 30 else 8)
@@ -115,8 +118,8 @@ def advise_chart_png(data: dict) -> bytes:
             ax.set_xlabel(f"{len(rows)} people, sorted by expected days of use")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs",
-                 fontsize=10)
+    fig.suptitle(f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs, "
+                 f"seed {data['seed']}", fontsize=10)
     fig.tight_layout()
     png = _png(fig)
     plt.close(fig)

@@ -32,7 +32,7 @@ _seed = _whole(0, "0 or more")
 
 def _probability(text: str) -> float:
     try:
-        value = float(text)
+        value = float(text[:-1]) / 100 if text.strip().endswith("%") else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a probability like 0.05, got {text!r}") from None
     if not 0.0 <= value <= 1.0:

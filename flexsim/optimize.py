@@ -172,22 +172,28 @@ def reorder_variants(scenario: Scenario, pool: str, belows: Sequence[Threshold],
     return out
 
 
+def check_lot(scenario: Scenario, lot: str) -> int:
+    """The slot of pack `lot`, which must exist and be bought in the horizon."""
+    names = [x.name for x in scenario.lots]
+    if lot not in names:
+        raise OptimizeError(f"--lot {lot!r}: no such pack in {scenario.source}; packs: "
+                            + ", ".join(repr(n) for n in names))
+    base = scenario.lots[names.index(lot)]
+    if base.date < scenario.start:
+        raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, "
+                            f"before {scenario.start}), so its cost is sunk: size a pack bought "
+                            "in the horizon")
+    return names.index(lot)
+
+
 def evaluate(scenario: Scenario, lot: str | None, sizes: Sequence[int] | None, runs: int,
              seed: int, workers: int = 1, objective: str = "cost", progress=None,
              policies: Sequence[Reorder] | None = None) -> list[Candidate]:
     """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs."""
-    names = [x.name for x in scenario.lots]
     slot = None
     if lot is not None:
-        if lot not in names:
-            raise OptimizeError(f"--lot {lot!r}: no such pack in {scenario.source}; packs: "
-                                + ", ".join(repr(n) for n in names))
-        slot = names.index(lot)
+        slot = check_lot(scenario, lot)
         base = scenario.lots[slot]
-        if base.date < scenario.start:
-            raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, "
-                                f"before {scenario.start}), so its cost is sunk: size a pack bought "
-                                "in the horizon")
         if not sizes:
             raise OptimizeError("--sizes: give the sizes to try for --lot")
         prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s)
