@@ -114,6 +114,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_outputs(*paths: str | None, chart: str | None = None) -> None:
+    """Before any simulation: every output can be written, and charts can be drawn."""
+    from flexsim.output import check_writable
+    for path in (*paths, chart):
+        if path:
+            check_writable(path)
+    if chart:
+        from flexsim.charts import require_matplotlib
+        require_matplotlib()
+
+
+def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> int:
+    """Write every output file at once (all or none), then print the text."""
+    from flexsim.output import write_all
+    write_all(outputs)
+    if not quiet:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_validate(args) -> int:
     from flexsim.plan import Plan
     from flexsim.scenario import load_scenario
@@ -130,14 +150,12 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.output import check_writable, json_text, runs_csv_text, summary_text, write_all
+    from flexsim.output import json_text, runs_csv_text, summary_text
     from flexsim.runner import EngineRefused
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    for path in (args.json, args.runs_csv):
-        if path:
-            check_writable(path)
+    _check_outputs(args.json, args.runs_csv)
     try:
         results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
                            engine=args.engine, progress=None if not args.quiet else False)
@@ -148,10 +166,7 @@ def cmd_run(args) -> int:
         outputs.append((args.json, json_text(results.to_json())))
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results)))
-    write_all(outputs)
-    if not args.quiet:
-        sys.stdout.write(summary_text(results))
-    return 0
+    return _deliver(outputs, "" if args.quiet else summary_text(results), args.quiet)
 
 
 def cmd_optimize(args) -> int:
@@ -165,17 +180,12 @@ def cmd_optimize(args) -> int:
         table_text,
         to_json,
     )
-    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.output import json_text
     from flexsim.runner import Progress
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    for path in (args.json, args.chart):
-        if path:
-            check_writable(path)
-    if args.chart:
-        from flexsim.charts import require_matplotlib
-        require_matplotlib()
+    _check_outputs(args.json, chart=args.chart)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     try:
@@ -217,23 +227,19 @@ def cmd_optimize(args) -> int:
     if args.chart:
         from flexsim.charts import optimize_chart_png
         outputs.append((args.chart, optimize_chart_png(data)))
-    write_all(outputs)
-    if not args.quiet:
-        sys.stdout.write(table_text(data))
-    return 0
+    return _deliver(outputs, table_text(data), args.quiet)
 
 
 def cmd_compare(args) -> int:
     from flexsim.compare import CompareError, compare, table_text
-    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.output import json_text
     from flexsim.runner import Progress
     from flexsim.scenario import load_scenario
 
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenarios (the first is the baseline)")
     scenarios = [load_scenario(path) for path in args.scenarios]
-    if args.json:
-        check_writable(args.json)
+    _check_outputs(args.json)
     runs = args.runs or scenarios[0].runs
     seed = scenarios[0].seed if args.seed is None else args.seed
     bar = Progress(runs * len(scenarios), enabled=False if args.quiet else None)
@@ -243,26 +249,18 @@ def cmd_compare(args) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
-    if args.json:
-        write_all([(args.json, json_text(result))])
-    if not args.quiet:
-        sys.stdout.write(table_text(result))
-    return 0
+    return _deliver([(args.json, json_text(result))] if args.json else [], table_text(result),
+                    args.quiet)
 
 
 def cmd_advise(args) -> int:
     from flexsim.advise import advise, csv_text, table_text
     from flexsim.optimize import OptimizeError, parse_sizes
-    from flexsim.output import check_writable, json_text, write_all
+    from flexsim.output import json_text
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    for path in (args.json, args.csv, args.chart):
-        if path:
-            check_writable(path)
-    if args.chart:
-        from flexsim.charts import require_matplotlib
-        require_matplotlib()
+    _check_outputs(args.json, args.csv, chart=args.chart)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     threshold = scenario.costs.subscription_threshold if args.threshold is None else args.threshold
@@ -282,10 +280,7 @@ def cmd_advise(args) -> int:
     if args.chart:
         from flexsim.charts import advise_chart_png
         outputs.append((args.chart, advise_chart_png(data)))
-    write_all(outputs)
-    if not args.quiet:
-        sys.stdout.write(table_text(data))
-    return 0
+    return _deliver(outputs, table_text(data), args.quiet)
 
 
 COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "compare": cmd_compare,
