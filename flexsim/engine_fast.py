@@ -58,6 +58,7 @@ class SeatBank:
         self.IU = np.zeros((rows, S), TIME)  # end of its use
         self.charges = np.zeros((rows, S), np.int32)
         self.idle = np.zeros((rows, S), np.int32)  # of which renewals while open but idle
+        self.count_idle = True  # off when nobody will read `idle` (it costs a pass a day)
 
     def _grid(self, name: str, wd: int) -> np.ndarray:
         g = self.grids[name]
@@ -86,7 +87,8 @@ class SeatBank:
 
     def charge_all(self, cells: np.ndarray, day: DayAttempts) -> None:
         """Every attempt in these cells was charged."""
-        self.idle += cells & self.idle_renewals(day)
+        if self.count_idle:
+            self.idle += cells & self.idle_renewals(day)
         self.W = np.where(cells, day.t + DAY, self.W)
         self.charges += cells
 
@@ -108,6 +110,7 @@ class SeatBank:
         bank.plan, bank.grids, bank.row_grid = self.plan, self.grids, grid_rows
         bank.W, bank.CE, bank.IU = self.W[rows], self.CE[rows], self.IU[rows]
         bank.charges, bank.idle = self.charges[rows], self.idle[rows]
+        bank.count_idle = self.count_idle
         return bank
 
     def extend(self, other: SeatBank) -> None:
@@ -123,6 +126,7 @@ class FastBatch:
                  runs: list[int], detail: bool = True):
         self.plan = plan
         self.detail = detail  # keep per-seat figures in the records
+        seats.count_idle = detail
         self.seats = seats
         self.bank = pools
         self.launches = launches  # (rows, pools)

@@ -32,6 +32,7 @@ class SizeSweep:
         R, n = len(self.runs), len(self.sizes)
         grids, self.launches = draw_grids(plan, seed, self.runs)
         self.leader = SeatBank(plan, grids, None, R)
+        self.leader.count_idle = detail
         base = PoolBank.for_plan(plan, n * R)
         base.lot_tokens[:, slot] = np.repeat(np.asarray(sizes, np.int64), R)
         base.lot_price[:, slot] = np.repeat(np.asarray(prices, np.float64), R)
