@@ -40,6 +40,15 @@ def _probability(text: str) -> float:
     return value
 
 
+def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's") -> None:
+    """The options every simulating command shares."""
+    cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
+    cmd.add_argument("--seed", type=_seed, help=f"root random seed (default: {default})")
+    cmd.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    cmd.add_argument("--json", metavar="OUT.json", help=f"write {what} as JSON")
+    cmd.add_argument("--quiet", action="store_true", help="no summary, table or progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flexsim",
@@ -49,17 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
     run.add_argument("scenario", metavar="SCENARIO.yaml")
-    run.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
-    run.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
-    run.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    _common(run, "the summary")
     run.add_argument("--engine", choices=("simpy", "fast", "auto"), default="auto",
                      help="simpy: the model of record; fast: same results, quicker; auto (default)")
-    run.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
-    run.add_argument("--quiet", action="store_true", help="no summary and no progress bar")
 
     opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
     opt.add_argument("scenario", metavar="SCENARIO.yaml")
+    _common(opt, "the candidates")
     opt.add_argument("--lot", metavar="NAME", help="the pack whose size varies")
     opt.add_argument("--sizes", metavar="START:STOP:STEP",
                      help="sizes to try: START:STOP:STEP (inclusive) or a comma list")
@@ -77,37 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
                           "probability is at most --max-run-out")
     opt.add_argument("--max-run-out", type=_probability, default=0.05, metavar="P",
                      help="run-out probability limit for --objective service (default 0.05)")
-    opt.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
-    opt.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
-    opt.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
-    opt.add_argument("--json", metavar="OUT.json", help="write the candidates as JSON")
-    opt.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
     cmp_ = sub.add_parser("compare", help="what-if: the same runs through several purchase plans")
     cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml",
                       help="two or more scenarios; the first is the baseline")
-    cmp_.add_argument("--runs", type=_positive_int, help="number of runs (default: the first file's)")
-    cmp_.add_argument("--seed", type=_seed, help="root random seed (default: the first file's)")
-    cmp_.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
-    cmp_.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
-    cmp_.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+    _common(cmp_, "the comparison", "the first file's")
 
     adv = sub.add_parser("advise", help="Flex or subscription, person by person, and the plan")
     adv.add_argument("scenario", metavar="SCENARIO.yaml")
-    adv.add_argument("--runs", type=_positive_int, help="number of runs (default: the file's)")
-    adv.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
-    adv.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    _common(adv, "the advice")
     adv.add_argument("--threshold", type=_probability, metavar="P",
                      help="recommend a subscription when it is cheaper with probability above P "
                           "(default: costs.subscription_threshold, else 0.5)")
-    adv.add_argument("--json", metavar="OUT.json", help="write the advice as JSON")
     adv.add_argument("--csv", metavar="OUT.csv", help="write one row per person and product")
     adv.add_argument("--lot", metavar="NAME",
                      help="also say how the best size of this pack changes with the plan")
     adv.add_argument("--sizes", metavar="START:STOP:STEP", help="sizes to try for --lot")
     adv.add_argument("--chart", metavar="OUT.png",
                      help="chart of days of use per person against the break-even line")
-    adv.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
