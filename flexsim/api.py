@@ -19,7 +19,7 @@ from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord
 from flexsim.runner import Progress, choose_engine, collect
 from flexsim.scenario import load_scenario as load
-from flexsim.stats import event_day_quantile, proportion, summary
+from flexsim.stats import event_day_quantile, mean_ci, proportion, summary, wilson
 
 __all__ = ["Results", "load", "simulate"]
 
@@ -36,6 +36,8 @@ class Results:
     seed: int
     engine: str
     seconds: float = 0.0
+    precision: float | None = None  # asked-for precision (None: a fixed number of runs)
+    precision_reached: bool | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -111,6 +113,8 @@ class Results:
             "runs": self.runs,
             "seed": self.seed,
             "version": __version__,
+            **({} if self.precision is None else {"precision": self.precision,
+                                                  "precision_reached": self.precision_reached}),
             "start": self.scenario.start.isoformat(),
             "end": self.scenario.end.isoformat(),
             "pools": {name: self.pool_summary(i) for i, name in enumerate(self.plan.pool_names)},
@@ -120,18 +124,49 @@ class Results:
 
 def simulate(scenario: Scenario, runs: int | None = None, seed: int | None = None,
              workers: int = 1, engine: str = "auto", progress: bool | None = False,
-             keep_seats: bool = False) -> Results:
-    """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own."""
+             keep_seats: bool = False, precision: float | None = None) -> Results:
+    """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own.
+
+    With `precision` P, runs are added (100 at a time, up to `runs`) until, for every pool, the
+    95% half-width of the run-out probability is at most P and that of the mean tokens consumed
+    at most P x the mean; `Results.precision_reached` says whether it was.
+    """
     runs = scenario.runs if runs is None else runs
     seed = scenario.seed if seed is None else seed
     if runs < 1:
         raise ValueError("runs must be at least 1")
+    if precision is not None and not 0 < precision < 1:
+        raise ValueError("precision must be between 0 and 1")
     plan = Plan(scenario)
     chosen = choose_engine(plan, engine)
     bar = Progress(runs, enabled=progress)
     started = time.monotonic()
+    enough = None if precision is None else (lambda recs: precise_enough(recs, plan, precision))
     try:
-        records = collect(plan, seed, runs, chosen, workers, keep_seats, bar.update)
+        records = collect(plan, seed, runs, chosen, workers, keep_seats, bar.update, enough)
     finally:
         bar.close()
-    return Results(scenario, plan, records, seed, chosen, time.monotonic() - started)
+    results = Results(scenario, plan, records, seed, chosen, time.monotonic() - started)
+    if precision is not None:
+        results.precision = precision
+        results.precision_reached = precise_enough(records, plan, precision)
+    return results
+
+
+def precise_enough(records: list[RunRecord], plan: Plan, precision: float) -> bool:
+    """SPEC section 4's stopping rule, for every pool."""
+    n = len(records)
+    if n < 2:
+        return False
+    i_out = POOL_COUNTERS.index("run_out_day")
+    i_used = POOL_COUNTERS.index("tokens_consumed")
+    for p in range(plan.n_pools):
+        out = sum(1 for r in records if r.counters[p, i_out] >= 0)
+        lo, hi = wilson(out, n)
+        if (hi - lo) / 2 > precision:
+            return False
+        used = np.array([r.counters[p, i_used] for r in records], np.float64)
+        low, high = mean_ci(used)
+        if (high - low) / 2 > precision * used.mean():
+            return False
+    return True

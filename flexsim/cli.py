@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("simpy", "fast", "auto"), default="auto",
                      help="simpy: the model of record; fast: same results, quicker; auto (default)")
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
+    run.add_argument("--precision", type=_probability, metavar="P",
+                     help="add runs (up to --runs) until the run-out probability is known to +-P "
+                          "and mean tokens consumed to +-P x the mean (95%%)")
 
     opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
     opt.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -150,8 +153,11 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario)
     _check_outputs(args.json, args.runs_csv)
     try:
+        if args.precision is not None and not 0 < args.precision < 1:
+            raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
         results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
-                           engine=args.engine, progress=None if not args.quiet else False)
+                           engine=args.engine, progress=None if not args.quiet else False,
+                           precision=args.precision)
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None
     outputs = []

@@ -109,6 +109,13 @@ def summary_text(results: Results) -> str:
     data = results.to_json()
     lines = [f"{sc.name}: {sc.start} to {sc.end}, {results.runs} runs, seed {results.seed}, "
              f"{results.engine} engine ({results.seconds:.1f} s)", ""]
+    if results.precision is not None:
+        if results.precision_reached:
+            note = f"Precision {results.precision:g} reached after {results.runs} runs."
+        else:
+            note = (f"Precision {results.precision:g} NOT reached within {results.runs} runs: "
+                    "raise --runs or relax --precision.")
+        lines.insert(1, note)
     for pool, s in data["pools"].items():
         prob = s["run_out_probability_detail"]
         lo, hi = prob["ci95"]

@@ -136,14 +136,28 @@ class Progress:
 
 
 def collect(plan: Plan, seed: int, runs: int, engine: str, workers: int = 1,
-            keep_seats: bool = False, progress: Callable[[int], None] | None = None
+            keep_seats: bool = False, progress: Callable[[int], None] | None = None,
+            enough: Callable[[list[RunRecord]], bool] | None = None, every: int = 100,
             ) -> list[RunRecord]:
-    """All records of runs 0..runs-1, in run order."""
-    out: list[RunRecord | None] = [None] * runs
+    """Records of runs 0..n-1, in run order: n = `runs`, or, with `enough`, the first multiple
+    of `every` (or `runs`) at which `enough(records)` holds.
+
+    Stopping is decided on whole prefixes of runs at fixed checkpoints, never on whichever
+    batches happened to finish first, so the answer is the same for any number of workers.
+    """
+    out: dict[int, RunRecord] = {}
+    checkpoint = min(every, runs)
     for chunk in iter_records(plan, seed, range(runs), engine, workers, keep_seats):
         for record in chunk:
             out[record.run] = record
         if progress is not None:
             progress(len(chunk))
-    assert all(r is not None for r in out)
-    return out  # type: ignore[return-value]
+        while enough is not None and checkpoint <= runs and all(r in out for r in range(checkpoint)):
+            prefix = [out[r] for r in range(checkpoint)]
+            if enough(prefix):
+                return prefix
+            if checkpoint == runs:
+                break
+            checkpoint = min(checkpoint + every, runs)
+    assert len(out) == runs
+    return [out[r] for r in range(runs)]
