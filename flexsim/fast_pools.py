@@ -147,9 +147,6 @@ class PoolBank:
         for st, more in zip(self.pools, other.pools, strict=True):
             st.extend(more)
 
-    def lot_column(self, p: int, slot: int) -> int:
-        return self.pool_lots[p].index(slot)
-
     # -- 00:00 -----------------------------------------------------------------------------------
     def midnight(self, day: int) -> None:
         """Expiries (then checks), then every arrival due (then one check), as PoolLedger does."""

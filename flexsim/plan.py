@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from flexsim.ledger import DAY, TopUpPolicy
-from flexsim.model import Scenario, Threshold, one_year_after, tier_price
+from flexsim.model import Scenario, one_year_after, tier_price
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,3 @@ class Plan:
 
     def first_topup_slot(self) -> int:
         return len(self.lots)
-
-    def alert_level(self, pool: int) -> Threshold:
-        return self.alert[pool]
