@@ -20,6 +20,7 @@ from flexsim.records import POOL_COUNTERS, RunRecord
 from flexsim.runner import Progress, choose_engine, collect
 from flexsim.scenario import load_scenario as load
 from flexsim.stats import event_day_quantile, mean_ci, proportion, summary, wilson
+from flexsim.tracking import Tracked
 
 __all__ = ["Results", "load", "simulate"]
 
@@ -38,6 +39,7 @@ class Results:
     seconds: float = 0.0
     precision: float | None = None  # asked-for precision (None: a fixed number of runs)
     precision_reached: bool | None = None
+    tracked: Tracked | None = None  # day-by-day and per-person figures (reports)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -124,12 +126,14 @@ class Results:
 
 def simulate(scenario: Scenario, runs: int | None = None, seed: int | None = None,
              workers: int = 1, engine: str = "auto", progress: bool | None = False,
-             keep_seats: bool = False, precision: float | None = None) -> Results:
+             keep_seats: bool = False, precision: float | None = None,
+             track: bool = False) -> Results:
     """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own.
 
     With `precision` P, runs are added (100 at a time, up to `runs`) until, for every pool, the
     95% half-width of the run-out probability is at most P and that of the mean tokens consumed
     at most P x the mean; `Results.precision_reached` says whether it was.
+    With `track`, `Results.tracked` holds day-by-day balances and per-person figures (reports).
     """
     runs = scenario.runs if runs is None else runs
     seed = scenario.seed if seed is None else seed
@@ -142,11 +146,14 @@ def simulate(scenario: Scenario, runs: int | None = None, seed: int | None = Non
     bar = Progress(runs, enabled=progress)
     started = time.monotonic()
     enough = None if precision is None else (lambda recs: precise_enough(recs, plan, precision))
+    tracked = Tracked(plan, keep_seats) if track else None
     try:
-        records = collect(plan, seed, runs, chosen, workers, keep_seats, bar.update, enough)
+        records = collect(plan, seed, runs, chosen, workers, keep_seats, bar.update, enough,
+                          absorb=None if tracked is None else tracked.absorb)
     finally:
         bar.close()
-    results = Results(scenario, plan, records, seed, chosen, time.monotonic() - started)
+    results = Results(scenario, plan, records, seed, chosen, time.monotonic() - started,
+                      tracked=tracked)
     if precision is not None:
         results.precision = precision
         results.precision_reached = precise_enough(records, plan, precision)

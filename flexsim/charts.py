@@ -7,6 +7,7 @@ Agg backend, so flexsim runs without it and never needs a display.
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 
 from flexsim.errors import OutputError
 
@@ -124,3 +125,155 @@ def advise_chart_png(data: dict) -> bytes:
     png = _png(fig)
     plt.close(fig)
     return png
+
+
+# -- forecast report charts (from `flexsim.forecast.forecast`) -----------------------------------
+REPORT_CHARTS = ("balance.png", "run_out.png", "waste.png", "burn.png")
+
+
+def _dates(texts):
+    return [date.fromisoformat(t) for t in texts]
+
+
+def _date_axis(ax) -> None:
+    import matplotlib.dates as mdates
+    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    for label in ax.get_xticklabels():
+        label.set_fontsize(8)
+
+
+def _pool_panels(pools: list[str], height: float):
+    """A figure with one panel per pool, stacked: (figure, [(axes, pool), ...])."""
+    plt = require_matplotlib()
+    fig, axes = plt.subplots(len(pools), 1, figsize=(10, height * len(pools)), squeeze=False)
+    return fig, list(zip(axes[:, 0], pools, strict=True))
+
+
+def balance_chart_png(data: dict) -> bytes:
+    """Each pool's balance over time: median, P10-P90 band, pack end dates, the alert level."""
+    fig, panels = _pool_panels(list(data["daily"]), 3.8)
+    for ax, pool in panels:
+        d = data["daily"][pool]
+        x = _dates(d["date"])
+        ax.fill_between(x, d["balance_p10"], d["balance_p90"], step="post", color="tab:blue",
+                        alpha=0.25, label="P10-P90 of runs (80% of runs inside)")
+        ax.step(x, d["balance_p50"], where="post", color="tab:blue", lw=2, label="median (P50)")
+        ax.step(x, d["balance_mean"], where="post", color="navy", lw=1, ls=":", label="mean")
+        ax.step(x, d["alert_level"], where="post", color="tab:orange", lw=1.2, ls="--",
+                label="low-balance alert level")
+        top = max(max(d["balance_p90"]), 1)
+        for lot in (lot for lot in data["lots"] if lot["pool"] == pool):
+            end = _dates([lot["expires"]])[0]
+            if x[0] <= end <= x[-1] + timedelta(days=1):  # the final midnight included
+                ax.axvline(end, color="tab:red", lw=1, alpha=0.8)
+                ax.text(end, top * 1.4, f"{lot['name']} ends ", rotation=90, va="top",
+                        ha="right", fontsize=7, color="tab:red")
+        ax.set_ylim(0, top * 1.45)
+        ax.set_title(f"Pool {pool}: tokens left at the end of each day "
+                     f"({data['runs']:,} runs)", fontsize=10, loc="left")
+        ax.set_ylabel("tokens")
+        ax.grid(alpha=0.3)
+        _date_axis(ax)
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def run_out_chart_png(data: dict) -> bytes:
+    """When runs ran out (weekly share of runs) and the share that never did, per pool."""
+    fig, panels = _pool_panels(list(data["run_out_weeks"]), 3.2)
+    for ax, pool in panels:
+        w = data["run_out_weeks"][pool]
+        x = _dates(w["week_start"])
+        share = [100 * c / w["total"] for c in w["runs"]]
+        cum, total = [], 0.0
+        for s in share:
+            total += s
+            cum.append(total)
+        twin = ax.twinx()
+        twin.bar(x, share, width=6, align="edge", color="tab:red", alpha=0.35,
+                 label="ran out that week (right scale)")
+        twin.set_ylabel("% of runs first running out that week", fontsize=8)
+        twin.set_ylim(0, max(share + [0.5]) * 1.3)
+        ax.step(x + [x[-1]], [0.0] + cum, where="post", color="black", lw=2,
+                label="ran out by then (left scale)")
+        ax.set_ylim(0, max(5.0, total * 1.15))
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        never = 100 * w["never"] / w["total"]
+        q = data["pools"][pool]["run_out_date"]
+        ax.set_title(f"Pool {pool}: when the tokens run out ({w['total']:,} runs)\n"
+                     f"{never:.1f}% of runs never run out.  Run-out date P10 / P50 / P90: "
+                     f"{q['p10'] or 'none'} / {q['p50'] or 'none'} / {q['p90'] or 'none'}",
+                     fontsize=9, loc="left")
+        if w["never"] == w["total"]:
+            ax.text(0.5, 0.5, "no run ran out", transform=ax.transAxes, ha="center",
+                    color="grey")
+        ax.set_ylabel("ran out by then (% of runs)", fontsize=8)
+        ax.grid(alpha=0.3)
+        _date_axis(ax)
+        lines = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def waste_chart_png(data: dict) -> bytes:
+    """Expected tokens expiring unused per pack, with the P10-P90 range and the USD lost."""
+    plt = require_matplotlib()
+    lots = data["lots"]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(lots) + 1.6))
+    names = [f"{lot['name']} ({lot['pool']}, {lot['tokens']:,})" for lot in lots]
+    means = [lot["expired"]["mean"] for lot in lots]
+    y = list(range(len(lots)))[::-1]
+    ax.barh(y, means, color="tab:orange", alpha=0.8, label="expected tokens expiring unused")
+    # The mean of a skewed waste can lie outside P10-P90 (most runs waste nothing): a range
+    # drawn on its own, not as an error bar around the mean.
+    for yi, lot in zip(y, lots, strict=True):
+        ax.plot([lot["expired_p10"], lot["expired_p90"]], [yi, yi], color="black", marker="|",
+                ms=12, label="P10-P90 of runs" if yi == y[0] else None)
+    for yi, m, lot in zip(y, means, lots, strict=True):
+        ax.text(m, yi + 0.25, f" {m:,.0f} tokens = ${lot['expired_usd']['mean']:,.0f}", fontsize=8,
+                va="bottom")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("tokens expired")
+    ax.set_xlim(0, max([lot["expired_p90"] for lot in lots] + means + [1]) * 1.3)
+    ax.set_title(f"Expiry waste per pack ({data['runs']:,} runs)", fontsize=10, loc="left")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def burn_chart_png(data: dict) -> bytes:
+    """Mean tokens consumed per calendar month, stacked by product, with the 95% interval."""
+    plt = require_matplotlib()
+    burn = data["monthly_burn"]
+    months = burn["months"]
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    x = list(range(len(months)))
+    bottom = [0.0] * len(months)
+    cmap = plt.get_cmap("tab20")
+    for j, product in enumerate(burn["products"]):
+        values = [row[j] for row in burn["mean"]]
+        ax.bar(x, values, bottom=bottom, color=cmap(j % 20), label=product)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    err = [1.96 * s for s in burn["total_se"]]
+    ax.errorbar(x, burn["total_mean"], yerr=err, fmt="none", ecolor="black", capsize=3,
+                label="95% interval of the monthly mean")
+    ax.set_xticks(x, months, rotation=45, fontsize=8)
+    ax.set_ylabel("tokens consumed (mean per run)")
+    ax.set_title(f"Token burn per month by product ({data['runs']:,} runs)", fontsize=10,
+                 loc="left")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
+    fig.tight_layout()
+    return _png(fig)
+
+
+def report_charts(data: dict) -> dict[str, bytes]:
+    """Every chart of the forecast report, by file name."""
+    return {"balance.png": balance_chart_png(data), "run_out.png": run_out_chart_png(data),
+            "waste.png": waste_chart_png(data), "burn.png": burn_chart_png(data)}

@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("simpy", "fast", "auto"), default="auto",
                      help="simpy: the model of record; fast: same results, quicker; auto (default)")
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
+    run.add_argument("--report", metavar="DIR",
+                     help="write DIR/report.html (self-contained) and its charts as PNG files")
+    run.add_argument("--daily-csv", metavar="OUT.csv",
+                     help="write the balance at the end of each day per pool (mean, P10/P50/P90)")
     run.add_argument("--precision", type=_probability, metavar="P",
                      help="add runs (up to --runs) until the run-out probability is known to +-P "
                           "and mean tokens consumed to +-P x the mean (95%%)")
@@ -151,21 +155,75 @@ def cmd_run(args) -> int:
     from flexsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    _check_outputs(args.json, args.runs_csv)
+    _check_outputs(args.json, args.runs_csv, args.daily_csv)
+    if args.report:
+        _check_report_dir(args.report)
+    track = bool(args.report or args.daily_csv)
     try:
         if args.precision is not None and not 0 < args.precision < 1:
             raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
         results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
                            engine=args.engine, progress=None if not args.quiet else False,
-                           precision=args.precision)
+                           precision=args.precision, track=track)
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None
-    outputs = []
+    outputs: list[tuple[str, str | bytes]] = []
     if args.json:
         outputs.append((args.json, json_text(results.to_json())))
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results)))
-    return _deliver(outputs, "" if args.quiet else summary_text(results), args.quiet)
+    if track:
+        from flexsim.forecast import forecast
+        from flexsim.output import daily_csv_text
+        data = forecast(results)
+        if args.daily_csv:
+            outputs.append((args.daily_csv, daily_csv_text(data["daily"])))
+        if args.report:
+            outputs.extend(_report_files(args.report, data, args.scenario))
+    if args.quiet:
+        text = ""
+    elif sys.stdout.isatty():  # tables on a terminal, plain text for files and pipes
+        import shutil
+
+        from flexsim.output import summary_table_text
+        text = summary_table_text(results, width=min(shutil.get_terminal_size().columns, 140))
+    else:
+        text = summary_text(results)
+    return _deliver(outputs, text, args.quiet)
+
+
+def _check_report_dir(folder: str) -> None:
+    """The report folder exists or can be made, and charts can be drawn, before simulating."""
+    import os
+    from pathlib import Path
+
+    from flexsim.charts import require_matplotlib
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder")
+    where = target if target.is_dir() else target.parent
+    if not where.is_dir():
+        raise OutputError(f"{folder}: the folder {where} does not exist")
+    if not os.access(where, os.W_OK):
+        raise OutputError(f"{folder}: the folder {where} is not writable")
+    require_matplotlib()
+
+
+def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str, str | bytes]]:
+    """report.html and its charts, as (path, content); the folder is made if needed."""
+    from pathlib import Path
+
+    from flexsim.charts import report_charts
+    from flexsim.report import report_html
+    charts = report_charts(data)
+    target = Path(folder)
+    try:
+        target.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: can't make the folder: {exc.strerror or exc}") from None
+    files: list[tuple[str, str | bytes]] = [(str(target / name), png) for name, png in charts.items()]
+    files.append((str(target / "report.html"), report_html(data, charts, scenario_file)))
+    return files
 
 
 def cmd_optimize(args) -> int:

@@ -123,9 +123,10 @@ class FastBatch:
     """Rows advanced together: a SeatBank and a PoolBank over the same rows."""
 
     def __init__(self, plan: Plan, seats: SeatBank, pools: PoolBank, launches: np.ndarray,
-                 runs: list[int], detail: bool = True):
+                 runs: list[int], detail: bool = True, track: bool = False):
         self.plan = plan
         self.detail = detail  # keep per-seat figures in the records
+        self.track = track  # record day-by-day balances (reports)
         seats.count_idle = detail
         self.seats = seats
         self.bank = pools
@@ -167,9 +168,17 @@ class FastBatch:
 
     # -- the day loop --------------------------------------------------------------------------
     def run(self) -> list[RunRecord]:
-        for day in range(self.plan.days + 1):
+        days = self.plan.days
+        tracker = DayTracker(self) if self.track else None
+        for day in range(days + 1):
             self.step(day)
-        return self.records()
+            # The last day ends with the run, at 00:00 after it: what happens then counts too.
+            if tracker is not None and day != days - 1:
+                tracker.note(min(day, days - 1))
+        records = self.records()
+        if tracker is not None:
+            tracker.attach(records)
+        return records
 
     def step(self, day: int) -> None:
         self.midnight(day)
@@ -451,12 +460,63 @@ class FastBatch:
                            self.retired_charges[i], self.retired_idle[i],
                            self._details(self.retired_grid[i]))
 
+    def seat_charges_by_id(self) -> np.ndarray:
+        """Charges per seat of every row id, active or retired."""
+        out = np.zeros((len(self.runs), self.plan.n_seats), np.int64)
+        out[self.ids] = self.seats.charges
+        out[self.retired_ids] = self.retired_charges
+        return out
+
     def _details(self, grid: int) -> dict | None:
         """Per-seat figures of a grid row, when this batch keeps them."""
         if not self.detail:
             return None
         g = self.seats.grids
         return seat_details(self.plan, g["launched"][grid], g["chargeable"][grid])
+
+
+class DayTracker:
+    """End-of-day balances, tokens consumed per day and tokens per product and month, by row id.
+
+    The same figures the SimPy engine notes just before the events of each midnight.
+    """
+
+    def __init__(self, batch: FastBatch):
+        plan = batch.plan
+        self.batch = batch
+        n, P, D = len(batch.runs), plan.n_pools, plan.days
+        self.balance = np.zeros((n, P, D), np.int64)
+        self.consumed = np.zeros((n, P, D), np.int64)  # cumulative until `attach`
+        months = plan.day_month
+        self.month_end = np.append(months[1:] != months[:-1], True)  # last day of each month
+        self.product_tokens = np.zeros((n, len(plan.month_labels), len(plan.products)), np.int64)
+        self.product_onehot = (np.eye(len(plan.products), dtype=np.int64)[plan.seat_product_index]
+                               * plan.seat_rate[:, None])  # (seats, products): tokens per charge
+
+    def note(self, day: int) -> None:
+        b = self.batch
+        parts = [(b.ids, b.bank, b.seats.charges)]
+        if b.retired is not None:
+            parts.append((b.retired_ids, b.retired, b.retired_charges))
+        month = int(b.plan.day_month[day])
+        for ids, bank, charges in parts:
+            for p, st in enumerate(bank.pools):
+                self.balance[ids, p, day] = st.balance
+                self.consumed[ids, p, day] = st.consumed_total
+            if self.month_end[day]:
+                self.product_tokens[ids, month] = charges.astype(np.int64) @ self.product_onehot
+
+    def attach(self, records: list[RunRecord]) -> None:
+        """Give each record its figures (per day and per month, not cumulative)."""
+        daily = np.diff(self.consumed, axis=2, prepend=0)
+        monthly = np.diff(self.product_tokens, axis=1, prepend=0)
+        charges = self.batch.seat_charges_by_id()
+        for i, record in enumerate(records):
+            record.daily_balance = self.balance[i]
+            record.daily_consumed = daily[i]
+            record.month_product_tokens = monthly[i]
+            if record.seat_tokens is None:
+                record.seat_tokens = charges[i].astype(np.int64) * self.batch.plan.seat_rate
 
 
 def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,
@@ -501,19 +561,21 @@ def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.nda
     return grids, launches
 
 
-def simulate_batch(plan: Plan, behaviours: list[Behaviour], runs: list[int]) -> list[RunRecord]:
+def simulate_batch(plan: Plan, behaviours: list[Behaviour], runs: list[int],
+                   track: bool = False) -> list[RunRecord]:
     """Simulate runs whose behaviour is already drawn; record i belongs to runs[i]."""
     grids = {name: np.stack([getattr(b, name) for b in behaviours])
              for name in empty_grids(plan, 0)}
     launches = np.stack([b.launches for b in behaviours])
     R = len(runs)
     return FastBatch(plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches,
-                     list(runs)).run()
+                     list(runs), track=track).run()
 
 
-def simulate_fast(plan: Plan, seed: int, runs: list[int], detail: bool = True) -> list[RunRecord]:
+def simulate_fast(plan: Plan, seed: int, runs: list[int], detail: bool = True,
+                  track: bool = False) -> list[RunRecord]:
     """Draw and simulate these runs together (the behaviour goes straight into the batch grids)."""
     grids, launches = draw_grids(plan, seed, runs)
     R = len(runs)
     return FastBatch(plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches,
-                     list(runs), detail).run()
+                     list(runs), detail, track).run()

@@ -23,6 +23,7 @@ from flexsim.plan import Plan
 from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
 from flexsim.usage import LAUNCH, RENEWAL, Seat
 
+PRIO_NOTE = 0  # end-of-day notes come before anything else at midnight
 PRIO_EXPIRY = 1
 PRIO_ARRIVAL = 2
 PRIO_SEAT = 10
@@ -111,8 +112,32 @@ def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, beha
     return record
 
 
-def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
-    """Simulate one run with SimPy and return its record."""
+class _DayNotes:
+    """End-of-day balance and consumption per pool, and tokens per month and product (reports)."""
+
+    def __init__(self, plan: Plan, ledgers: list[PoolLedger]):
+        self.plan, self.ledgers = plan, ledgers
+        self.balance = np.zeros((plan.n_pools, plan.days), np.int64)
+        self.consumed = np.zeros((plan.n_pools, plan.days), np.int64)
+        self.product_tokens = np.zeros((len(plan.month_labels), len(plan.products)), np.int64)
+
+    def note(self, day: int) -> None:
+        for p, ledger in enumerate(self.ledgers):
+            self.balance[p, day] = ledger.balance
+            self.consumed[p, day] = ledger.consumed
+
+    def charged(self, seat: int, t: int, rate: int) -> None:
+        day = min(t // DAY, self.plan.days - 1)  # a charge at the final instant: the last day
+        self.product_tokens[self.plan.day_month[day], self.plan.seat_product_index[seat]] += rate
+
+    def attach(self, record: RunRecord) -> None:
+        record.daily_balance = self.balance
+        record.daily_consumed = np.diff(self.consumed, axis=1, prepend=0)
+        record.month_product_tokens = self.product_tokens
+
+
+def simulate_run(plan: Plan, behaviour: Behaviour, run: int, track: bool = False) -> RunRecord:
+    """Simulate one run with SimPy and return its record (with day-by-day figures if `track`)."""
     env = simpy.Environment()
     end = plan.end_time
     ledgers = new_ledgers(plan)
@@ -153,6 +178,12 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
             if day * DAY <= end:
                 schedule_arrival(pool, day)
 
+    notes = _DayNotes(plan, ledgers) if track else None
+    if notes is not None:
+        # The balance at the end of a day: noted at the next midnight, before its events.
+        for day in range(plan.days - 1):
+            _at(env, (day + 1) * DAY, PRIO_NOTE, lambda _e, day=day: notes.note(day))
+
     def seat_process(index: int, seat: Seat, ledger: PoolLedger, tally: _Tally, rate: int):
         priority = PRIO_SEAT + index
         while True:
@@ -165,6 +196,8 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                     seat_idle[index] += rate  # left open, not in use: the classic waste
                 seat.charged(t)
                 seat_tokens[index] += rate
+                if notes is not None:
+                    notes.charged(index, t, rate)
             else:
                 if seat.in_use_at(t):
                     tally.blocked(index, t, seat.pending == LAUNCH)
@@ -177,4 +210,8 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int) -> RunRecord:
                                      int(plan.seat_rate[index])))
     stop = _at(env, end, PRIO_SEAT + plan.n_seats + 1)
     env.run(until=stop)
-    return finish_record(plan, run, ledgers, tallies, behaviour, seat_tokens, seat_idle)
+    record = finish_record(plan, run, ledgers, tallies, behaviour, seat_tokens, seat_idle)
+    if notes is not None:
+        notes.note(plan.days - 1)  # the last day ends with the run (its final instant included)
+        notes.attach(record)
+    return record

@@ -151,3 +151,89 @@ def summary_text(results: Results) -> str:
                      f"{cell(lot['consumed']):>16} {cell(lot['expired']):>16} "
                      f"{lot['expired_usd']['mean']:>12,.0f}")
     return "\n".join(lines) + "\n"
+
+
+DAILY_COLUMNS = ("pool", "date", "balance_mean", "balance_p10", "balance_p50", "balance_p90",
+                 "consumed_mean")
+
+
+def _number(x: float) -> str:
+    """A figure as short as it can be without losing precision that matters (6 decimals)."""
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def daily_csv_text(daily: dict[str, dict]) -> str:
+    """`--daily-csv`: one row per (pool, date), the balance at the end of that day."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DAILY_COLUMNS)
+    for pool, d in daily.items():
+        for i, day in enumerate(d["date"]):
+            writer.writerow([pool, day, *(_number(d[k][i]) for k in DAILY_COLUMNS[2:])])
+    return buffer.getvalue()
+
+
+def _ci_text(s: dict, fmt: str = "{:,.0f}") -> str:
+    half = None if s["mean_ci95"][0] is None else (s["mean_ci95"][1] - s["mean_ci95"][0]) / 2
+    return fmt.format(s["mean"]) + ("" if half is None else f" ± {fmt.format(half)}")
+
+
+def summary_table_text(results: Results, width: int = 100, color: bool = True) -> str:
+    """The summary as tables for a terminal (rich): the same headline answers as `summary_text`.
+
+    Pools side by side, one row per answer; then the packs. Means carry their 95% interval.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    data = results.to_json()
+    sc = results.scenario
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color,
+                      color_system="standard" if color else None, highlight=False)
+    head = (f"[bold]{sc.name}[/bold]: {sc.start} to {sc.end}, {results.runs:,} runs, seed "
+            f"{results.seed}, {results.engine} engine ({results.seconds:.1f} s)")
+    console.print(head)
+    if results.precision is not None:
+        console.print(f"Precision {results.precision:g} "
+                      f"{'reached' if results.precision_reached else '[red]NOT reached[/red]'} "
+                      f"after {results.runs:,} runs")
+    table = Table(box=box.SIMPLE_HEAVY, title="Headline answers (mean ± 95% CI unless said)",
+                  title_justify="left")
+    table.add_column("")
+    pools = data["pools"]
+    for pool in pools:
+        table.add_column(f"pool {pool}", justify="right")
+
+    def row(label: str, cell) -> None:
+        table.add_row(label, *(cell(s) for s in pools.values()))
+
+    def risk(s: dict) -> str:
+        d = s["run_out_probability_detail"]
+        style = "red" if d["p"] > 0.05 else "green"
+        return (f"[{style}]{d['p']:.1%}[/{style}] ({d['ci95'][0]:.1%} to {d['ci95'][1]:.1%})")
+
+    row("Runs out before the end", risk)
+    row("Run-out date P10 / P50 / P90", lambda s: " / ".join(
+        s["run_out_date"][k] or "none" for k in ("p10", "p50", "p90")))
+    row("Low-balance alert: share of runs", lambda s: f"{s['alert_probability']:.0%}")
+    row("Low-balance alert date P50", lambda s: s["alert_date"]["p50"] or "none")
+    row("Tokens consumed", lambda s: _ci_text(s["tokens_consumed"]))
+    row("Tokens expiring unused", lambda s: _ci_text(s["tokens_expired"]))
+    row("Tokens left at the end", lambda s: _ci_text(s["tokens_remaining"]))
+    row("Blocked person-product-days", lambda s: _ci_text(s["blocked_days"], "{:,.1f}"))
+    row("Spend in the horizon (USD)", lambda s: _ci_text(s["spend"]))
+    if any(s["topups"]["mean"] for s in pools.values()):
+        row("Top-ups received", lambda s: _ci_text(s["topups"], "{:,.1f}"))
+    console.print(table)
+    packs = Table(box=box.SIMPLE_HEAVY, title="Packs (mean ± 95% CI)", title_justify="left")
+    for name, justify in (("pack", "left"), ("pool", "left"), ("tokens", "right"),
+                          ("consumed", "right"), ("expired", "right"), ("expired USD", "right")):
+        packs.add_column(name, justify=justify)
+    for lot in data["lots"]:
+        packs.add_row(lot["name"], lot["pool"], f"{lot['tokens']:,}", _ci_text(lot["consumed"]),
+                      _ci_text(lot["expired"]), f"{lot['expired_usd']['mean']:,.0f}")
+    console.print(packs)
+    return buffer.getvalue()

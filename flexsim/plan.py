@@ -179,6 +179,30 @@ class Plan:
     def expiry_table(self) -> np.ndarray:
         return np.array([self.topup_expiry_day(d) for d in range(self.days + 1)], dtype=np.int64)
 
+    # -- what reports break figures down by ----------------------------------------------------
+    @cached_property
+    def products(self) -> list[str]:
+        """Products that somebody uses, in order of first appearance."""
+        return list(dict.fromkeys(self.seat_product))
+
+    @cached_property
+    def seat_product_index(self) -> np.ndarray:
+        index = {name: i for i, name in enumerate(self.products)}
+        return np.array([index[name] for name in self.seat_product], dtype=np.int64)
+
+    @cached_property
+    def day_month(self) -> np.ndarray:
+        """Calendar month of the horizon (0 = the month of `start`) of each day 0..days-1."""
+        start = self.scenario.start
+        return np.array([(d.year - start.year) * 12 + d.month - start.month
+                         for d in (self.date(i) for i in range(self.days))], dtype=np.int64)
+
+    @cached_property
+    def month_labels(self) -> list[str]:
+        """'2027-01', ... for each calendar month of the horizon."""
+        firsts = np.flatnonzero(np.diff(self.day_month, prepend=-1) != 0)
+        return [self.date(int(d)).strftime("%Y-%m") for d in firsts]
+
     @property
     def n_seats(self) -> int:
         return len(self.seat_person)

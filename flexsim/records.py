@@ -16,6 +16,10 @@ POOL_COUNTERS = (
 
 DETAILS = ("seat_tokens", "seat_idle_tokens", "seat_days", "seat_month_days", "person_extra_tokens")
 
+# Day-by-day figures, kept when a report is asked for (folded into running totals as soon as
+# a run arrives, so they never pile up over thousands of runs).
+TRACKS = ("daily_balance", "daily_consumed", "month_product_tokens")
+
 
 @dataclass
 class RunRecord:
@@ -32,6 +36,10 @@ class RunRecord:
     seat_days: np.ndarray | None = field(default=None, repr=False)  # days with a launch
     seat_month_days: np.ndarray | None = field(default=None, repr=False)  # (12, seats)
     person_extra_tokens: np.ndarray | None = field(default=None, repr=False)  # per person
+    # Tracked when asked for (reports):
+    daily_balance: np.ndarray | None = field(default=None, repr=False)  # (pools, days) end of day
+    daily_consumed: np.ndarray | None = field(default=None, repr=False)  # (pools, days)
+    month_product_tokens: np.ndarray | None = field(default=None, repr=False)  # (months, products)
 
     def get(self, name: str, pool: int = 0) -> int:
         return int(self.counters[pool, POOL_COUNTERS.index(name)])
@@ -42,12 +50,11 @@ class RunRecord:
                 and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
                 and np.array_equal(self.lot_consumed, other.lot_consumed)
                 and np.array_equal(self.lot_expired, other.lot_expired))
-        for name in DETAILS:
+        for name in DETAILS + TRACKS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if same and mine is not None and theirs is not None:
                 same = np.array_equal(mine, theirs)
         return same
-
 
     def drop_seats(self) -> None:
         """Forget the per-seat arrays (memory stays flat over many runs)."""

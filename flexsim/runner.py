@@ -43,13 +43,16 @@ def choose_engine(plan: Plan, engine: str) -> str:
 
 
 def simulate_runs(plan: Plan, seed: int, runs: Sequence[int], engine: str,
-                  keep_seats: bool = False) -> list[RunRecord]:
-    """Simulate these runs in this process with the named engine ('fast' or 'simpy')."""
+                  keep_seats: bool = False, track: bool = False) -> list[RunRecord]:
+    """Simulate these runs in this process with the named engine ('fast' or 'simpy').
+
+    With `track`, records also carry day-by-day figures and tokens per seat (for reports).
+    """
     if engine == "fast":
-        return engine_fast.simulate_fast(plan, seed, list(runs), detail=keep_seats)
-    records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run)
+        return engine_fast.simulate_fast(plan, seed, list(runs), detail=keep_seats, track=track)
+    records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run, track)
                for run in runs]
-    if not keep_seats:
+    if not keep_seats and not track:
         for record in records:
             record.drop_seats()
     return records
@@ -101,10 +104,11 @@ def batches(runs: Sequence[int], size: int) -> list[list[int]]:
 
 
 def iter_records(plan: Plan, seed: int, runs: Sequence[int], engine: str, workers: int = 1,
-                 keep_seats: bool = False, batch: int | None = None) -> Iterator[list[RunRecord]]:
+                 keep_seats: bool = False, batch: int | None = None,
+                 track: bool = False) -> Iterator[list[RunRecord]]:
     """Yield the records of `runs` batch by batch (in any order of completion)."""
     for _first, records in map_batches(plan, simulate_runs, runs, batch or BATCH[engine], workers,
-                                       (seed, engine, keep_seats)):
+                                       (seed, engine, keep_seats, track)):
         yield records
 
 
@@ -138,26 +142,45 @@ class Progress:
 def collect(plan: Plan, seed: int, runs: int, engine: str, workers: int = 1,
             keep_seats: bool = False, progress: Callable[[int], None] | None = None,
             enough: Callable[[list[RunRecord]], bool] | None = None, every: int = 100,
-            ) -> list[RunRecord]:
+            absorb: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """Records of runs 0..n-1, in run order: n = `runs`, or, with `enough`, the first multiple
     of `every` (or `runs`) at which `enough(records)` holds.
 
     Stopping is decided on whole prefixes of runs at fixed checkpoints, never on whichever
     batches happened to finish first, so the answer is the same for any number of workers.
+    With `absorb`, records carry day-by-day figures; each record is passed to it once it is
+    sure to be part of the result (its run is below the checkpoint being waited for), so those
+    figures are folded in and dropped as the runs arrive.
     """
     out: dict[int, RunRecord] = {}
-    checkpoint = min(every, runs)
-    for chunk in iter_records(plan, seed, range(runs), engine, workers, keep_seats):
+    waiting: set[int] = set()  # arrived, not absorbed yet
+
+    def settle(limit: int) -> None:
+        for run in sorted(r for r in waiting if r < limit):
+            absorb(out[run])
+            waiting.discard(run)
+
+    checkpoint = min(every, runs) if enough is not None else runs
+    chunks = iter_records(plan, seed, range(runs), engine, workers, keep_seats,
+                          track=absorb is not None)
+    for chunk in chunks:
         for record in chunk:
             out[record.run] = record
+            waiting.add(record.run)
         if progress is not None:
             progress(len(chunk))
         while enough is not None and checkpoint <= runs and all(r in out for r in range(checkpoint)):
             prefix = [out[r] for r in range(checkpoint)]
             if enough(prefix):
+                if absorb is not None:
+                    settle(checkpoint)
                 return prefix
             if checkpoint == runs:
                 break
             checkpoint = min(checkpoint + every, runs)
+        if absorb is not None:
+            settle(checkpoint)
     assert len(out) == runs
+    if absorb is not None:
+        settle(runs)
     return [out[r] for r in range(runs)]

@@ -67,3 +67,106 @@ def event_day_quantile(days: np.ndarray, share: Fraction) -> int | None:
     if k > len(happened):
         return None
     return int(happened[k - 1])
+
+
+def quantiles(values, probs=(0.1, 0.5, 0.9)) -> list[float | None]:
+    """Sample quantiles (numpy's default, linear between order statistics)."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) == 0:
+        return [None] * len(probs)
+    return [float(v) for v in np.quantile(x, probs)]
+
+
+class DailyQuantiles:
+    """Quantiles over runs of a non-negative integer per (series, day), in bounded memory.
+
+    A report over 20,000 runs must not keep 20,000 balance trajectories. Each (series, day)
+    keeps instead a histogram of `bins` counts of width w (a power of two) over a window that
+    moves to where that day's values are: the balances of one day over many runs span far less
+    than the balance itself. The window widens (adjacent bins merge, w doubles) only when the
+    values of that day span more than `bins` x w tokens. Quantiles are therefore exact while
+    w = 1, and otherwise within w/2 of the exact sample quantile (`resolution`); the smallest and
+    largest values and the means are always exact. The final histogram (and so every answer)
+    depends only on the set of values added, not on their order: results are the same for any
+    number of workers.
+    """
+
+    def __init__(self, series: int, days: int, budget: int = 1 << 22):
+        self.series, self.days = series, days
+        per_row = max(64, budget // max(series * days, 1))
+        self.bins = 1 << (per_row.bit_length() - 1)  # a power of two
+        shape = (series, days)
+        self.counts = np.zeros((*shape, self.bins), np.int32)
+        self.width = np.ones(shape, np.int64)
+        self.offset = np.zeros(shape, np.int64)  # first bin of the window, in units of width
+        self.low = np.full(shape, np.iinfo(np.int64).max)
+        self.high = np.full(shape, -1, np.int64)
+        self.total = np.zeros(shape, np.int64)
+        self.n = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Add runs: `values` is (runs, series, days) of integers >= 0."""
+        values = np.asarray(values, dtype=np.int64)
+        if values.ndim == 2:
+            values = values[None]
+        if len(values) == 0:
+            return
+        if values.min() < 0:
+            raise ValueError("DailyQuantiles takes non-negative values")
+        low = np.minimum(self.low, values.min(axis=0))
+        high = np.maximum(self.high, values.max(axis=0))
+        w = self.width
+        outside = (low // w < self.offset) | (high // w >= self.offset + self.bins)
+        for s, d in zip(*np.nonzero(outside), strict=True):
+            self._refit(s, d, int(low[s, d]), int(high[s, d]))
+        self.low, self.high = low, high
+        index = values // self.width - self.offset + (
+            np.arange(self.series * self.days) * self.bins).reshape(self.series, self.days)
+        np.add.at(self.counts.reshape(-1), index.ravel(), 1)
+        self.total += values.sum(axis=0)
+        self.n += len(values)
+
+    def _refit(self, s: int, d: int, low: int, high: int) -> None:
+        """Move (and if need be widen) the window of (s, d) to hold [low, high]."""
+        w = int(self.width[s, d])
+        while high // w - low // w >= self.bins:
+            w *= 2
+        row = self.counts[s, d]
+        filled = np.flatnonzero(row)
+        absolute = (self.offset[s, d] + filled) * self.width[s, d] // w  # bins merge when w grows
+        centre = (low // w + high // w) // 2 - self.bins // 2
+        offset = min(max(centre, high // w - self.bins + 1), low // w)
+        moved = np.zeros_like(row)
+        np.add.at(moved, absolute - offset, row[filled])
+        self.counts[s, d] = moved
+        self.width[s, d], self.offset[s, d] = w, offset
+
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.n, 1)
+
+    @property
+    def resolution(self) -> np.ndarray:
+        """Largest error of a quantile, in tokens, per (series, day): 0 where exact."""
+        return (self.width - 1) / 2
+
+    def quantile(self, q: float) -> np.ndarray:
+        """The q-quantile per (series, day), interpolated as numpy's default (NaN with no runs)."""
+        if self.n == 0:
+            return np.full((self.series, self.days), np.nan)
+        h = (self.n - 1) * q
+        lo = int(np.floor(h))
+        hi = min(lo + 1, self.n - 1)
+        a, b = self._order_statistic(lo), self._order_statistic(hi)
+        return a + (h - lo) * (b - a)
+
+    def _order_statistic(self, k: int) -> np.ndarray:
+        """The k-th smallest value (0-based): exact when w = 1, else its bin's centre (kept
+        within the exact smallest and largest values)."""
+        if k == 0:
+            return self.low.astype(np.float64)
+        if k == self.n - 1:
+            return self.high.astype(np.float64)
+        cum = np.cumsum(self.counts, axis=2)
+        index = (cum > k).argmax(axis=2) + self.offset
+        centre = index * self.width + (self.width - 1) / 2
+        return np.clip(centre, self.low, self.high)
