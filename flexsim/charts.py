@@ -27,6 +27,7 @@ def require_matplotlib():
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    require_matplotlib().close(fig)  # pyplot keeps every figure open until told otherwise
     return buffer.getvalue()
 
 

@@ -85,6 +85,7 @@ def run_out_weeks(results: Results) -> dict[str, dict]:
 def forecast(results: Results) -> dict:
     """Everything a report shows: the run JSON plus breakdowns and series."""
     data = results.to_json()
+    data["run_json"] = results.to_json()  # as `run --json` writes it, untouched (embedded)
     plan, tracked = results.plan, results.tracked
     price = results.scenario.costs.token_price
     data["token_price"] = price

@@ -233,12 +233,7 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
             + "<h3>By group</h3>" + _breakdown_table(data["by_group"], "Group", ("People", "people"))
             + "<h3>By person</h3>" + _breakdown_table(data["by_person"], "Person",
                                                       ("Group", "group"), limit=100))
-    headline_json = {k: data[k] for k in ("scenario", "runs", "seed", "version", "start", "end",
-                                          "pools", "lots") if k in data}
-    for k in ("precision", "precision_reached"):
-        if k in data:
-            headline_json[k] = data[k]
-    embedded = json.dumps(headline_json, allow_nan=False).replace("</", "<\\/")
+    embedded = json.dumps(data["run_json"], allow_nan=False).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
