@@ -176,7 +176,8 @@ def balance_chart_png(data: dict) -> bytes:
         ax.set_ylabel("tokens")
         ax.grid(alpha=0.3)
         _date_axis(ax)
-        ax.legend(fontsize=7, loc="upper center", ncol=2)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4,
+                  frameon=False)
     fig.tight_layout()
     return _png(fig)
 

@@ -16,6 +16,8 @@ from flexsim.api import Results
 from flexsim.stats import quantiles, summary
 
 BALANCE_QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+# Pool figures shown with their P10-P90 range between runs.
+RANGED = ("tokens_consumed", "tokens_expired", "tokens_remaining", "blocked_days", "spend")
 
 
 def _breakdown(names: list[str], tokens: np.ndarray, price: float, extra=None) -> list[dict]:
@@ -93,9 +95,14 @@ def forecast(results: Results) -> dict:
     for pool, s in data["pools"].items():
         p = plan.pool_names.index(pool)
         s["alert_level"] = _alert_text(results, p)
+        s["p10_p90"] = {name: quantiles(results.column(name, p), (0.1, 0.9))
+                        for name in RANGED}
     for lot in data["lots"]:
+        slot = _slot(results, lot)
         lot["expired_p10"], lot["expired_p90"] = quantiles(
-            [r.lot_expired[_slot(results, lot)] for r in results.records], (0.1, 0.9))
+            [r.lot_expired[slot] for r in results.records], (0.1, 0.9))
+        lot["consumed_p10"], lot["consumed_p90"] = quantiles(
+            [r.lot_consumed[slot] for r in results.records], (0.1, 0.9))
     data["run_out_weeks"] = run_out_weeks(results)
     if tracked is None:
         return data
@@ -129,4 +136,8 @@ def _products_of(results: Results, person: int) -> list[str]:
 
 
 def _alert_text(results: Results, pool: int) -> str:
-    return results.scenario.pools[pool].alert_below.describe()
+    """The alert level in words: '20% of the tokens bought into the pool' or '1,500 tokens'."""
+    threshold = results.scenario.pools[pool].alert_below
+    if threshold.tokens is not None:
+        return threshold.describe()
+    return f"{threshold.describe()} of the tokens bought into the pool so far"

@@ -25,7 +25,9 @@ th,td{border-bottom:1px solid #e3e3e3;padding:.3rem .6rem;text-align:right;verti
 th:first-child,td:first-child{text-align:left}th{background:#f5f5f7}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #ddd;border-radius:8px;
 padding:.7rem 1rem;min-width:220px;flex:1}.card .big{font-size:1.5rem;font-weight:600}
-.card .lab{color:#555;font-size:.85rem}.card .err{color:#666;font-size:.8rem}
+.card .lab{color:#555;font-size:.85rem}.card .big.dates{font-size:1.05rem}
+td.t,th.t{text-align:left}td{white-space:nowrap}
+table.kv td{text-align:left;white-space:normal}.card .err{color:#666;font-size:.8rem}
 .plain{font-size:1.05rem;background:#f5f8ff;border-left:4px solid #2f6fdf;padding:.5rem .8rem}
 .bad{color:#b00020}.ok{color:#0a7d32}.note{color:#555;font-size:.85rem}
 figure{margin:1rem 0 2rem;page-break-inside:avoid}figure img{max-width:100%;height:auto;
@@ -41,6 +43,17 @@ def _fmt_int(x) -> str:
 
 def _fmt_usd(x) -> str:
     return "-" if x is None else f"${x:,.0f}"
+
+
+def _fmt_num(x) -> str:
+    """Whole numbers for large figures, three significant digits for small ones."""
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _fmt_days(x) -> str:
+    return "-" if x is None else f"{x:,.1f}"
 
 
 def _fmt_pct(x) -> str:
@@ -64,8 +77,9 @@ def _pm(s: dict, fmt=_fmt_int) -> str:
     return "" if half is None else f"± {fmt(half)}"
 
 
-def _card(label: str, big: str, err: str = "", note: str = "") -> str:
-    return (f'<div class="card"><div class="lab">{escape(label)}</div><div class="big">{big}</div>'
+def _card(label: str, big: str, err: str = "", note: str = "", big_class: str = "") -> str:
+    return (f'<div class="card"><div class="lab">{escape(label)}</div>'
+            f'<div class="big {big_class}">{big}</div>'
             f'<div class="err">{escape(err)}</div><div class="note">{note}</div></div>')
 
 
@@ -87,33 +101,21 @@ def _pool_section(pool: str, s: dict, runs: int) -> str:
               f"95% CI {_fmt_pct(lo)} to {_fmt_pct(hi)}, {runs:,} runs"),
         _card("Run-out date P10 / P50 / P90", dates,
               "the date by which 10% / 50% / 90% of runs had run out",
-              "none: fewer runs than that ran out at all"),
+              "none: fewer runs than that ran out at all", big_class="dates"),
         _card("Low-balance alert fires (P10 / P50 / P90)", alert_dates,
-              f"in {_fmt_pct(s['alert_probability'])} of runs; level: below "
-              f"{s['alert_level']} of tokens bought"),
-        _card("Spend on purchases in the horizon",
-              _tag(f"{key}/spend/mean", s["spend"]["mean"], _fmt_usd(s["spend"]["mean"])),
-              f"{_pm(s['spend'], _fmt_usd)} (95% CI of the mean)"),
-        _card("Blocked person-product-days",
-              _tag(f"{key}/blocked_days/mean", s["blocked_days"]["mean"],
-                   f"{s['blocked_days']['mean']:,.1f}"),
-              f"{_pm(s['blocked_days'], lambda x: f'{x:,.1f}')}; 90% of runs "
-              f"{_fmt_int(s['blocked_days']['p05'])} to {_fmt_int(s['blocked_days']['p95'])}"),
-        _card("Tokens expiring unused",
-              _tag(f"{key}/tokens_expired/mean", s["tokens_expired"]["mean"],
-                   _fmt_int(s["tokens_expired"]["mean"])),
-              f"{_pm(s['tokens_expired'])}; 90% of runs {_fmt_int(s['tokens_expired']['p05'])} "
-              f"to {_fmt_int(s['tokens_expired']['p95'])}"),
-        _card("Tokens consumed",
-              _tag(f"{key}/tokens_consumed/mean", s["tokens_consumed"]["mean"],
-                   _fmt_int(s["tokens_consumed"]["mean"])),
-              f"{_pm(s['tokens_consumed'])}; 90% of runs {_fmt_int(s['tokens_consumed']['p05'])} "
-              f"to {_fmt_int(s['tokens_consumed']['p95'])}"),
-        _card("Tokens left at the end",
-              _tag(f"{key}/tokens_remaining/mean", s["tokens_remaining"]["mean"],
-                   _fmt_int(s["tokens_remaining"]["mean"])),
-              f"{_pm(s['tokens_remaining'])}; median {_fmt_int(s['tokens_remaining']['p50'])}"),
+              f"in {_fmt_pct(s['alert_probability'])} of runs; it fires when the balance drops "
+              f"below {s['alert_level']}", big_class="dates"),
     ]
+    for name, label, fmt in (("spend", "Spend on purchases in the horizon", _fmt_usd),
+                             ("blocked_days", "Blocked person-product-days", _fmt_days),
+                             ("tokens_expired", "Tokens expiring unused", _fmt_int),
+                             ("tokens_consumed", "Tokens consumed", _fmt_int),
+                             ("tokens_remaining", "Tokens left at the end", _fmt_int)):
+        mean = s[name]["mean"]
+        p10, p90 = s["p10_p90"][name]
+        cards.append(_card(label, _tag(f"{key}/{name}/mean", mean, fmt(mean)),
+                           f"{_pm(s[name], fmt)} (95% CI of the mean); P10 to P90 of runs "
+                           f"{fmt(p10)} to {fmt(p90)}"))
     return (f'<h3>Pool {escape(pool)}</h3><p class="plain">{escape(in_plain_words(pool, s, runs))}'
             f'</p><div class="cards">{"".join(cards)}</div>')
 
@@ -148,29 +150,34 @@ def _packs_table(lots: list[dict]) -> str:
     for i, lot in enumerate(lots):
         e, used, usd = lot["expired"], lot["consumed"]["mean"], lot["expired_usd"]["mean"]
         rows.append(
-            f"<tr><td>{escape(lot['name'])}</td><td>{escape(lot['pool'])}</td>"
+            f"<tr><td>{escape(lot['name'])}</td><td class='t'>{escape(lot['pool'])}</td>"
             f"<td>{lot['tokens']:,}</td><td>{escape(lot['date'] or '')}</td>"
             f"<td>{escape(lot['expires'] or '')}</td>"
-            f"<td>{_tag(f'lots/{i}/consumed/mean', used, _fmt_int(used))}</td>"
+            f"<td>{_tag(f'lots/{i}/consumed/mean', used, _fmt_int(used))} {_pm(lot['consumed'])}"
+            f"<br><small>P10-P90 {_fmt_int(lot['consumed_p10'])} to "
+            f"{_fmt_int(lot['consumed_p90'])}</small></td>"
             f"<td>{_tag(f'lots/{i}/expired/mean', e['mean'], _fmt_int(e['mean']))} {_pm(e)}</td>"
             f"<td>{_fmt_int(lot['expired_p10'])} to {_fmt_int(lot['expired_p90'])}</td>"
             f"<td>{_tag(f'lots/{i}/expired_usd/mean', usd, _fmt_usd(usd))}</td>"
             f"<td>{'held at start (sunk)' if lot['held_at_start'] else ''}</td></tr>")
-    return ("<table><tr><th>Pack</th><th>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
-            "<th>Used (mean)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
+    return ("<table><tr><th>Pack</th><th class='t'>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
+            "<th>Used (mean ± 95% CI)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
             "<th>Waste (USD)</th><th></th></tr>" + "".join(rows) + "</table>")
 
 
 def _breakdown_table(rows: list[dict], what: str, extra: tuple[str, str] | None = None,
                      limit: int | None = None) -> str:
-    head = (f"<tr><th>{escape(what)}</th>" + (f"<th>{escape(extra[0])}</th>" if extra else "")
+    text = bool(rows) and extra is not None and isinstance(rows[0][extra[1]], str)
+    left = ' class="t"' if text else ""
+    head = (f"<tr><th>{escape(what)}</th>"
+            + (f"<th{left}>{escape(extra[0])}</th>" if extra else "")
             + "<th>Tokens (mean ± 95% CI)</th><th>P10 to P90</th><th>USD (mean)</th>"
               "<th>Share</th></tr>")
     body = []
     shown = rows if limit is None else rows[:limit]
     for r in shown:
         t = r["tokens"]
-        cell = f"<td>{escape(str(r[extra[1]]))}</td>" if extra else ""
+        cell = f"<td{left}>{escape(str(r[extra[1]]))}</td>" if extra else ""
         body.append(f"<tr><td>{escape(r['name'])}</td>{cell}<td>{_fmt_int(t['mean'])} {_pm(t)}</td>"
                     f"<td>{_fmt_int(r['p10'])} to {_fmt_int(r['p90'])}</td>"
                     f"<td>{_fmt_usd(r['usd_mean'])}</td><td>{_fmt_pct(r['share'])}</td></tr>")
@@ -215,9 +222,11 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
             x = s[name]
             se = None if x["sd"] is None else x["sd"] / x["n"] ** 0.5
             lo, hi = x["mean_ci95"]
+            unit = "$" if name == "spend" else ""
             err_rows.append(f"<tr><td>{escape(pool)}: mean {name.replace('_', ' ')}</td>"
-                            f"<td>{_fmt_int(x['mean'])}</td><td>{_fmt_int(se)}</td>"
-                            f"<td>{_fmt_int(lo)} to {_fmt_int(hi)}</td><td>Student t</td></tr>")
+                            f"<td>{unit}{_fmt_num(x['mean'])}</td><td>{unit}{_fmt_num(se)}</td>"
+                            f"<td>{unit}{_fmt_num(lo)} to {unit}{_fmt_num(hi)}</td>"
+                            "<td>Student t</td></tr>")
     resolution = max((d["resolution"] for d in data.get("daily", {}).values()), default=0.0)
     precision = ("" if data.get("precision") is None else
                  f"<tr><td>Precision asked</td><td>{data['precision']:g} "
@@ -250,7 +259,7 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
 <h2>Charts</h2>
 {figures}
 <h2>Assumptions and precision</h2>
-<table>
+<table class="kv">
 <tr><td>Scenario file</td><td>{escape(scenario_file)}</td></tr>
 <tr><td>Scenario</td><td>{escape(data['scenario'])}, {escape(data['start'])} to
 {escape(data['end'])}</td></tr>
