@@ -15,14 +15,14 @@ import numpy as np
 from flexsim.api import Results, simulate
 from flexsim.model import Scenario
 from flexsim.records import POOL_COUNTERS
-from flexsim.stats import proportion, summary
+from flexsim.stats import proportion, quantiles, summary
 
 
 def _summary(x: np.ndarray) -> dict:
     """SUMMARY plus the P10 and P90 that advice tables show."""
     out = summary(x)
     if len(x):
-        out["p10"], out["p90"] = (float(v) for v in np.quantile(x, [0.1, 0.9]))
+        out["p10"], out["p90"] = quantiles(x, (0.1, 0.9))
     return out
 
 

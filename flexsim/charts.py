@@ -262,8 +262,7 @@ def burn_chart_png(data: dict) -> bytes:
         values = [row[j] for row in burn["mean"]]
         ax.bar(x, values, bottom=bottom, color=cmap(j % 20), label=product)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    err = [1.96 * s for s in burn["total_se"]]
-    ax.errorbar(x, burn["total_mean"], yerr=err, fmt="none", ecolor="black", capsize=3,
+    ax.errorbar(x, burn["total_mean"], yerr=burn["total_ci95_half"], fmt="none", ecolor="black", capsize=3,
                 label="95% interval of the monthly mean")
     ax.set_xticks(x, months, rotation=45, fontsize=8)
     ax.set_ylabel("tokens consumed (mean per run)")

@@ -116,11 +116,12 @@ def forecast(results: Results) -> dict:
     data["by_person"] = _breakdown(people, tracked.person_tokens(), price,
                                    lambda i: {"group": group_names[plan.person_group[i]],
                                               "products": _products_of(results, i)})
-    mean, se = tracked.month_product_mean()
-    total_mean, total_se = tracked.month_total_mean()
+    mean, half = tracked.month_product_mean()
+    total_mean, total_half = tracked.month_total_mean()
     data["monthly_burn"] = {"months": plan.month_labels, "products": plan.products,
-                            "mean": mean.tolist(), "se": se.tolist(),
-                            "total_mean": total_mean.tolist(), "total_se": total_se.tolist()}
+                            "mean": mean.tolist(), "ci95_half": half.tolist(),
+                            "total_mean": total_mean.tolist(),
+                            "total_ci95_half": total_half.tolist()}
     data["daily"] = daily_series(results)
     return data
 

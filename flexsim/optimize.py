@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
-from scipy import stats as sps
 
 from flexsim.model import Reorder, Scenario, Threshold, tier_price
 from flexsim.plan import Plan
@@ -236,9 +234,8 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
     mean = float(d.mean())
     if n < 2 or float(d.std(ddof=1)) == 0.0:
         return {"mean": mean, "ci95": [mean, mean], "significant": mean != 0.0 and n >= 2}
-    half = float(sps.t.ppf(0.975, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
-    return {"mean": mean, "ci95": [mean - half, mean + half],
-            "significant": not (mean - half <= 0.0 <= mean + half)}
+    low, high = mean_ci(d)
+    return {"mean": mean, "ci95": [low, high], "significant": not (low <= 0.0 <= high)}
 
 
 def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dict:

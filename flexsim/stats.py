@@ -9,6 +9,11 @@ import numpy as np
 from scipy import stats as sps
 
 
+def t_multiplier(n: int, level: float = 0.95) -> float:
+    """Standard errors in the half-width of a Student-t interval of a mean over n runs."""
+    return float(sps.t.ppf(0.5 + level / 2, n - 1))
+
+
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float] | tuple[None, None]:
     """Student-t confidence interval of the mean (None, None with fewer than 2 runs)."""
     n = len(values)
@@ -16,7 +21,7 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float] | tu
         return (None, None)
     mean = float(np.mean(values))
     sd = float(np.std(values, ddof=1))
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_multiplier(n, level) * sd / math.sqrt(n)
     return (mean - half, mean + half)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from flexsim.plan import Plan
 from flexsim.records import TRACKS, RunRecord
-from flexsim.stats import DailyQuantiles
+from flexsim.stats import DailyQuantiles, t_multiplier
 
 
 class Tracked:
@@ -68,17 +68,19 @@ class Tracked:
         return self.person_tokens() @ onehot
 
     def month_product_mean(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean tokens per (month, product) over runs and the standard error of each mean."""
-        return _mean_se(self.month_product, self.month_product_sq, self.n)
+        """Mean tokens per (month, product) over runs and the half-width of its 95% interval."""
+        return _mean_half(self.month_product, self.month_product_sq, self.n)
 
     def month_total_mean(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean tokens per month (all products) and its standard error."""
-        return _mean_se(self.month_product.sum(axis=1), self.month_total_sq, self.n)
+        """Mean tokens per month (all products) and the half-width of its 95% interval."""
+        return _mean_half(self.month_product.sum(axis=1), self.month_total_sq, self.n)
 
 
-def _mean_se(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard error of the mean from a sum and a sum of squares over n runs."""
-    n = max(n, 1)
-    mean = total / n
-    var = np.maximum(total_sq / n - mean ** 2, 0) * n / max(n - 1, 1)
-    return mean, np.sqrt(var / n)
+def _mean_half(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t half-width from a sum and a sum of squares over n runs (the
+    half-width is 0 with fewer than two runs, where no interval exists)."""
+    mean = total / max(n, 1)
+    if n < 2:
+        return mean, np.zeros_like(mean)
+    var = np.maximum(total_sq / n - mean ** 2, 0) * n / (n - 1)
+    return mean, t_multiplier(n) * np.sqrt(var / n)

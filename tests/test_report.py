@@ -289,3 +289,22 @@ def test_terminal_gets_tables_and_pipes_get_plain_text(tmp_path):
     screen = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8", "replace"))
     assert "Headline answers" in screen and "Runs out before the end" in screen
     assert "pool main" in screen and "Packs" in screen
+
+
+def test_monthly_burn_intervals_are_the_t_intervals_of_the_runs():
+    """The monthly burn's means and 95% intervals, kept as running sums, equal those computed
+    from every run's figures with stats.mean_ci."""
+    from flexsim.stats import mean_ci
+    from flexsim.tracking import Tracked
+
+    plan = Plan(load(SMALL))
+    records = engine_fast.simulate_fast(plan, 9, list(range(40)), detail=False, track=True)
+    per_run = np.array([r.month_product_tokens.sum(axis=1) for r in records])  # (runs, months)
+    tracked = Tracked(plan)
+    for record in records:
+        tracked.absorb(record)
+    mean, half = tracked.month_total_mean()
+    for m in range(per_run.shape[1]):
+        lo, hi = mean_ci(per_run[:, m])
+        assert mean[m] == pytest.approx(per_run[:, m].mean())
+        assert half[m] == pytest.approx((hi - lo) / 2, rel=1e-6, abs=1e-9)
