@@ -136,10 +136,23 @@ def _dates(texts):
     return [date.fromisoformat(t) for t in texts]
 
 
-def _date_axis(ax) -> None:
+def _horizon(data: dict) -> tuple[date, date]:
+    return date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
+
+
+def _date_axis(ax, first: date, last: date) -> None:
+    """Dates of the horizon on the x axis: months, or quarters and years on long horizons."""
     import matplotlib.dates as mdates
-    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    days = (last - first).days
+    if days <= 450:
+        locator = mdates.MonthLocator()
+    elif days <= 1200:
+        locator = mdates.MonthLocator(bymonth=(1, 4, 7, 10))
+    else:
+        locator = mdates.YearLocator()
+    ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    ax.set_xlim(first, last + timedelta(days=3))  # room for a pack ending at the final midnight
     for label in ax.get_xticklabels():
         label.set_fontsize(8)
 
@@ -175,7 +188,7 @@ def balance_chart_png(data: dict) -> bytes:
                      f"({data['runs']:,} runs)", fontsize=10, loc="left")
         ax.set_ylabel("tokens")
         ax.grid(alpha=0.3)
-        _date_axis(ax)
+        _date_axis(ax, *_horizon(data))
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4,
                   frameon=False)
     fig.tight_layout()
@@ -214,7 +227,7 @@ def run_out_chart_png(data: dict) -> bytes:
                     color="grey")
         ax.set_ylabel("ran out by then (% of runs)", fontsize=8)
         ax.grid(alpha=0.3)
-        _date_axis(ax)
+        _date_axis(ax, *_horizon(data))
         lines = ax.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
         ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
