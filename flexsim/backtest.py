@@ -85,15 +85,16 @@ def backtest(usage: Usage, split: date, runs: int = 1000, seed: int = 1, workers
     }
 
 
-def fold_splits(usage: Usage, folds: int) -> list[date]:
+def fold_splits(usage: Usage, folds: int, horizon: int | None = None) -> list[date]:
     """`folds` split dates spread evenly over the history, each with at least `MIN_FIT_DAYS` of
-    history before it and `MIN_FORECAST_DAYS` after it."""
+    history before it and `horizon` days (at least `MIN_FORECAST_DAYS`) after it."""
     first, last = usage.first_day, usage.last_day
+    after = max(horizon or 0, MIN_FORECAST_DAYS)
     lo = first + timedelta(days=MIN_FIT_DAYS)
-    hi = last - timedelta(days=MIN_FORECAST_DAYS - 1)
+    hi = last - timedelta(days=after - 1)
     if hi < lo:
         raise CalibrationError(f"the history ({first} to {last}) is too short for folds: each needs "
-                               f"{MIN_FIT_DAYS} days before its split and {MIN_FORECAST_DAYS} after")
+                               f"{MIN_FIT_DAYS} days before its split and {after} after")
     span = (hi - lo).days
     offsets = sorted({round(x) for x in np.linspace(0, span, folds)}) if folds > 1 else [span // 2]
     if len(offsets) < folds:
@@ -106,7 +107,7 @@ def backtest_folds(usage: Usage, folds: int, runs: int = 1000, seed: int = 1, wo
                    horizon: int | None = None, each: Callable[[dict], None] | None = None) -> dict:
     """One backtest per split of `fold_splits`, and the share whose actual total was covered."""
     out = []
-    for split in fold_splits(usage, folds):
+    for split in fold_splits(usage, folds, horizon):
         result = backtest(usage, split, runs, seed, workers, horizon)
         out.append(result)
         if each is not None:

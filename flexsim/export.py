@@ -261,7 +261,7 @@ def _identity(cells: Sequence[object], where: dict[str, int]) -> tuple[str, str]
         else:
             value = _text(cells, where, f)
         if not _masked(value):
-            return f, value.casefold() if f == "email" else value
+            return f, value
     return None
 
 
@@ -376,6 +376,7 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
     products: dict[str, str] = {}
     pending: list[tuple[int, str | None, str, str, date | None, int]] = []
     identities: dict[str, int] = {}
+    spellings: dict[str, str] = {}
     masked_rows: list[int] = []
     for number, cells in table:
         if not any(str(c).strip() for c in cells if c is not None):
@@ -392,7 +393,9 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
         tokens = whole_tokens(cells[where["tokens"]] if where["tokens"] < len(cells) else None,
                          names["tokens"], source, number)
         team = (_text(cells, where, "team") or "main") if "team" in where else None
-        pending.append((number, team, who[1], canonical_product(product, products), day, tokens))
+        # E-mail addresses ignore case: one user, spelt as first seen.
+        user = spellings.setdefault(who[1].casefold(), who[1]) if who[0] == "email" else who[1]
+        pending.append((number, team, user, canonical_product(product, products), day, tokens))
     if masked_rows and not pending:
         columns = ", ".join(names[f] for f in ("email", "hashed_id", "user_name", "first_name",
                                                 "last_name") if f in names)
