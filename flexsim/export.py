@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from flexsim.catalog import CATALOG, spelling_hint
@@ -99,11 +100,11 @@ class Usage:
     identity: str  # in words: which column tells users apart
     notes: list[str] = field(default_factory=list)  # assumptions worth a line on standard error
 
-    @property
+    @cached_property
     def first_day(self) -> date:
         return min(r.day for r in self.rows)
 
-    @property
+    @cached_property
     def last_day(self) -> date:
         return max(r.day for r in self.rows)
 
