@@ -159,14 +159,20 @@ def backtest_text(source: str, data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def folds_text(source: str, data: dict) -> str:
-    """The terminal summary of a backtest over several splits."""
+def folds_title(source: str, folds: int, runs: int, seed: int, horizon: int | None) -> str:
+    ahead = f"the next {horizon} days" if horizon else "the rest of the file"
+    return (f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
+            f"each, seed {seed}\n")
+
+
+def folds_text(source: str, data: dict, table: bool = True) -> str:
+    """The terminal summary of a backtest over several splits (without the table of folds when
+    it was printed as they finished)."""
     c = data["coverage"]
-    horizon = (f"the next {data['horizon_days']} days" if data["horizon_days"]
-               else "the rest of the file")
-    lines = [f"Backtest of {source} over {c['folds']} split dates, each forecasting {horizon}; "
-             f"{data['runs']} runs each, seed {data['seed']}", "", FOLD_HEADER]
-    lines += [fold_line(f) for f in data["folds"]]
+    lines = []
+    if table:
+        lines += [folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
+                  FOLD_HEADER, *(fold_line(f) for f in data["folds"])]
     lo, hi = c["ci95"]
     lines += ["", f"Coverage: the actual total was inside P10-P90 in {c['covered']} of {c['folds']} folds "
                   f"({c['share']:.0%}; 95% CI {lo:.0%} to {hi:.0%}); an honest forecast scores about "

@@ -291,6 +291,10 @@ class PackLine:
     left: int | None = None  # at start (held packs): given, or replayed from the export
     comment: str = ""
 
+    def usable(self, start: date) -> bool:
+        """Still there at `start`: not ended, not used up."""
+        return self.expires > start and (self.left is None or self.left > 0)
+
 
 _PACK_FIELDS = {"name": "name", "packname": "name", "date": "date", "purchasedate": "date",
                 "tokens": "tokens", "price": "price", "expires": "expires", "enddate": "expires",
@@ -537,8 +541,8 @@ def render(fit: Fit, packs: list[PackLine], usage: Usage, start: date, end: date
         for pool in pools_used:
             add(f"  - name: {_q(pool)}")
         add("")
-    live = [p for p in packs if p.expires > start and (p.left is None or p.left > 0)]
-    gone = [p for p in packs if p not in live]
+    live = [p for p in packs if p.usable(start)]
+    gone = [p for p in packs if not p.usable(start)]
     add(f"lots:                         # from {packs_path}" if packs_path else
         "lots:                         # no packs file was given: see the assumption below")
     if not live:

@@ -354,7 +354,7 @@ def cmd_calibrate(args) -> int:
     parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
-    lots = sum(1 for p in result.packs if p.expires > result.start and (p.left is None or p.left > 0))
+    lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
     text = (f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
             f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
@@ -363,7 +363,15 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from flexsim.backtest import FOLD_HEADER, backtest, backtest_folds, backtest_text, fold_line, folds_text
+    from flexsim.backtest import (
+        FOLD_HEADER,
+        backtest,
+        backtest_folds,
+        backtest_text,
+        fold_line,
+        folds_text,
+        folds_title,
+    )
     from flexsim.calibrate import CalibrationError
     from flexsim.export import read_usage
     from flexsim.output import json_text
@@ -378,12 +386,13 @@ def cmd_backtest(args) -> int:
                             progress=False if args.quiet else None)
             text = backtest_text(args.usage, data)
         else:
-            live = not args.quiet and sys.stdout.isatty()
+            live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
             if live:
-                print(FOLD_HEADER)
+                print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
+                print(FOLD_HEADER, flush=True)
             data = backtest_folds(usage, args.folds, args.runs, args.seed, args.workers, args.horizon,
                                   each=(lambda f: print(fold_line(f), flush=True)) if live else None)
-            text = folds_text(args.usage, data)
+            text = folds_text(args.usage, data, table=not live)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
     return _deliver([(args.json, json_text(data))] if args.json else [], text, args.quiet)
