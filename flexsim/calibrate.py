@@ -70,12 +70,31 @@ class FittedPerson:
     first_seen: date
     last_seen: date
     workdays: int  # observable workdays: after the first day seen, to the end of the history
-    uses: list[FittedUse]
-    comments: list[str] = field(default_factory=list)
+    quiet: int  # workdays after the last day seen, to the end of the history
+    uses: list[FittedUse] = field(default_factory=list)
 
     @property
     def short(self) -> bool:
         return self.workdays < SHORT_HISTORY
+
+    @property
+    def gone(self) -> bool:
+        """Silent for long at the end of the history: perhaps no longer with the firm."""
+        return self.quiet >= GONE_AFTER
+
+    def comments(self) -> list[str]:
+        """Flags worth a comment line above the person in the scenario."""
+        out = []
+        if self.workdays == 0:
+            out.append("first seen at the very end of the history: days_per_week is the mean of the "
+                       "others who use each product, a guess (history: says so)")
+        elif self.short:
+            out.append(f"SHORT HISTORY: {self.workdays} workdays (under {SHORT_HISTORY}): the rate is "
+                       "uncertain, and the forecast spreads it (history:)")
+        if self.gone:
+            out.append(f"no usage in the last {self.quiet} workdays of the history: has this person "
+                       "left? If so, delete them")
+        return out
 
 
 @dataclass
@@ -128,19 +147,17 @@ def _rates(usage: Usage, notes: list[str]) -> tuple[dict[str, int], dict[str, st
     return rates, comments
 
 
-def _workday_months(first: date, last: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every day from `first` to `last`: is it Monday-Friday, its month (0-11), its date."""
-    n = (last - first).days + 1
-    days = np.arange(n)
-    ordinals = first.toordinal() + days
-    weekday = (ordinals - 1) % 7  # date.fromordinal(1) is a Monday
-    months = np.array([(first + timedelta(days=int(d))).month - 1 for d in days], dtype=np.int64)
-    return weekday < WORKDAYS_PER_WEEK, months, days
+def _workday_months(first: date, last: date) -> tuple[np.ndarray, np.ndarray]:
+    """For every day from `first` to `last`: is it Monday to Friday, and its month (0-11)."""
+    days = range((last - first).days + 1)
+    weekday = (first.toordinal() - 1 + np.arange(len(days))) % 7  # date.fromordinal(1): a Monday
+    months = np.array([(first + timedelta(days=d)).month - 1 for d in days], dtype=np.int64)
+    return weekday < WORKDAYS_PER_WEEK, months
 
 
 def _year_weights(start: date) -> np.ndarray:
     """Workdays per calendar month in the year from `start`: the weights seasons average over."""
-    workday, months, _ = _workday_months(start, one_year_after(start) - timedelta(days=1))
+    workday, months = _workday_months(start, one_year_after(start) - timedelta(days=1))
     return np.bincount(months, weights=workday, minlength=12)
 
 
@@ -152,6 +169,8 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
     history_end = history_end or usage.last_day
     year_start = year_start or history_end + timedelta(days=1)
     rates, rate_comments = _rates(usage, notes)
+    if not rates:
+        raise CalibrationError(f"{usage.source}: no row has more than 0 tokens: nothing to calibrate")
 
     # Who is who: one person per user, in the team with most of their rows.
     teams: dict[str, Counter] = defaultdict(Counter)
@@ -170,9 +189,8 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
         shares = ", ".join(f"{t} {n} rows" for t, n in teams[example].most_common())
         notes.append(f"{len(split)} user(s) appear in several teams, e.g. {example} ({shares}): each is "
                      "modelled in the team with most of their rows")
-    pools = sorted({t for c in teams.values() for t in c})
 
-    workday, months, _ = _workday_months(history_start, history_end)
+    workday, months = _workday_months(history_start, history_end)
     weekend_use = sum(1 for days in used.values() for d in days if d.weekday() >= WORKDAYS_PER_WEEK)
     all_use = sum(len(days) for days in used.values())
     if all_use and weekend_use > 0.05 * all_use:
@@ -232,8 +250,9 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
             by_product[seats[s][1]].append(dpw[s])
     people = []
     for i, u in enumerate(users):
+        quiet = int(workday[(last_seen[u] - history_start).days + 1:].sum())
         person = FittedPerson(u, teams[u].most_common(1)[0][0], first_seen[u], last_seen[u],
-                              int(workdays[i]), [])
+                              int(workdays[i]), quiet)
         for s in np.flatnonzero(person_of_seat == i):
             product = seats[s][1]
             value = float(dpw[s])
@@ -242,34 +261,23 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
                 value = float(np.mean(others)) if others else 1.0
             w = int(workdays[i])
             person.uses.append(FittedUse(product, round(value, 3), min(int(days_used[s]), w), w))
-        _comment_on(person, history_end, workday, history_start)
-        people.append(person)
+        if person.uses:  # else every product they used was never charged: nothing to forecast
+            people.append(person)
+    if len(people) < len(users):
+        notes.append(f"{len(users) - len(people)} user(s) only used products never charged: left out")
+    pools = sorted({p.pool for p in people})
     short = [p for p in people if p.short]
     if short:
         names = ", ".join(p.name for p in short[:3]) + (", ..." if len(short) > 3 else "")
         notes.append(f"{len(short)} of {len(people)} people have under {SHORT_HISTORY} workdays of "
                      f"history ({names}): their rates are uncertain, and the forecast spreads them "
                      "accordingly (history:)")
-    gone = [p for p in people if any("has this person left" in c for c in p.comments)]
+    gone = [p for p in people if p.gone]
     if gone:
         notes.append(f"{_people(len(gone))} no usage in the last {GONE_AFTER} workdays of the history "
                      f"(e.g. {gone[0].name}): if they have left, delete them from the scenario")
     return Fit(rates, rate_comments, people, pools, list(season) if seasonal else None, season_comment,
                history_start, history_end, notes)
-
-
-def _comment_on(person: FittedPerson, history_end: date, workday: np.ndarray, history_start: date) -> None:
-    """Flags worth a comment line above the person: a short history, a long silence."""
-    if person.workdays == 0:
-        person.comments.append("first seen at the very end of the history: days_per_week is the mean "
-                               "of the others who use each product, a guess (history: says so)")
-    elif person.short:
-        person.comments.append(f"SHORT HISTORY: {person.workdays} workdays (under {SHORT_HISTORY}): the "
-                               "rate is uncertain, and the forecast spreads it (history:)")
-    quiet = int(workday[(person.last_seen - history_start).days + 1:].sum())
-    if quiet >= GONE_AFTER:
-        person.comments.append(f"no usage in the last {quiet} workdays of the history: has this person "
-                               "left? If so, delete them")
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,7 +437,7 @@ def replay_packs(packs: list[PackLine], usage: Usage, start: date, notes: list[s
 def assumed_packs(fit: Fit, start: date, end: date) -> list[PackLine]:
     """Without a packs file: one pack per pool sized to the expected demand (an assumption)."""
     packs = []
-    workday, months, _ = _workday_months(start, end)
+    workday, months = _workday_months(start, end)
     season = np.array(fit.seasonality) if fit.seasonality else np.ones(12)
     season_days = float(season[months] @ workday)
     for pool in fit.pools:
@@ -568,7 +576,7 @@ def render(fit: Fit, packs: list[PackLine], usage: Usage, start: date, end: date
     add("# not in the export: flexsim's defaults apply (start 9:00 +-1 h, sessions 6 +-2 h).")
     add("users:" if fit.people else "users: []")
     for person in fit.people:
-        for c in person.comments:
+        for c in person.comments():
             out.extend(_comment(c, "  "))
         add(f"  - name: {_q(person.name)}   # seen {person.first_seen} to {person.last_seen}, "
             f"{person.workdays} workdays observed")

@@ -226,3 +226,13 @@ def test_sixty_people_over_a_year_calibrate_in_a_few_seconds(tmp_path: Path) -> 
     seconds = time.perf_counter() - began
     assert len(result.fit.people) == 60
     assert seconds < 5, seconds
+
+
+def test_users_of_never_charged_products_only_are_left_out(tmp_path: Path, capsys) -> None:
+    rows = ["T,a@x.example,Revit,2026-01-05,10", "T,b@x.example,Viewer,2026-01-05,0"]
+    result = calibrate(read_usage(export(tmp_path, rows)))
+    assert [p.name for p in result.fit.people] == ["a@x.example"]
+    assert any("1 user(s) only used products never charged" in n for n in result.notes)
+    path = export(tmp_path, ["T,b@x.example,Viewer,2026-01-05,0"])
+    assert call(["calibrate", path, "-o", tmp_path / "c.yaml"]) == 2
+    assert "no row has more than 0 tokens: nothing to calibrate" in capsys.readouterr().err
