@@ -51,7 +51,6 @@ _FIELD_OF = {
 }  # fmt: skip
 _READ = ("team", "email", "first_name", "last_name", "hashed_id", "user_name", "product", "day",
          "tokens")
-_WHAT = {"product": "product", "day": "day", "tokens": "tokens"}
 # Identity columns, most reliable first: each row's user is the first of these that is not masked.
 _IDENTITY = ("email", "hashed_id", "user_name", "name")
 
@@ -231,7 +230,7 @@ def _columns(header: Sequence[object], source: str) -> tuple[dict[str, int], str
     shown = ", ".join(str(c).strip() for c in header if c is not None and str(c).strip())
     for f in ("product", "day", "tokens"):
         if f not in where:
-            raise UsageFileError(f"no {_WHAT[f]} column: expected {_expected(f, style)}; the header "
+            raise UsageFileError(f"no {f} column: expected {_expected(f, style)}; the header "
                                  f"row has {shown or 'nothing'}", source, 1)
     has_name = "first_name" in where or "last_name" in where
     if not ({"email", "hashed_id", "user_name"} & set(where) or has_name):
