@@ -372,6 +372,8 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
                 raise UsageFileError(f"no pool: the export has several teams ({', '.join(pools)}); give "
                                      "a pool column naming the team each pack belongs to", source, number)
             pool = pools[0]
+        elif pool == DEFAULT_POOL and len(pools) == 1:
+            pool = pools[0]  # the default pool's name, for the only team there is
         elif pool not in pools:
             hint = spelling_hint(pool, pools)
             extra = f"; did you mean {hint!r}?" if hint else ""

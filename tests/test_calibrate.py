@@ -236,3 +236,12 @@ def test_users_of_never_charged_products_only_are_left_out(tmp_path: Path, capsy
     path = export(tmp_path, ["T,b@x.example,Viewer,2026-01-05,0"])
     assert call(["calibrate", path, "-o", tmp_path / "c.yaml"]) == 2
     assert "no row has more than 0 tokens: nothing to calibrate" in capsys.readouterr().err
+
+
+def test_with_one_team_a_pack_needs_no_pool(tmp_path: Path) -> None:
+    usage = export(tmp_path, ["Studio,a@x.example,Revit,2026-01-05,10"])
+    packs = tmp_path / "packs.csv"
+    packs.write_text("name, date, tokens, price, pool\n"
+                     "A, 2026-01-01, 100, 2.75,\nB, 2026-03-01, 50, 3, main\n")
+    sc = parse_scenario(calibrate(read_usage(usage), str(packs)).text, "c.yaml")
+    assert [(lot.name, lot.tokens, lot.pool) for lot in sc.lots] == [("A", 90, "Studio"), ("B", 50, "Studio")]
