@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaincinv
+from scipy.special import betaincinv, gammaincinv
 
 from flexsim.ledger import DAY
 from flexsim.plan import Plan
 
 STREAM_PEOPLE = 0  # spawn-key component of the behaviour stream
 STREAM_VARIATION = 1  # person-to-person spread: its own stream, so it can't shift the others
+STREAM_HISTORY = 2  # uncertainty of rates fitted from history: its own stream, likewise
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
 TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
 
@@ -108,6 +109,8 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
 
     rng = stream(seed, run, STREAM_PEOPLE)
     prob = plan.base_prob_t * factor[plan.seat_person]
+    if plan.seat_history.any():
+        prob *= history_factor(plan, stream(seed, run, STREAM_HISTORY).random(plan.n_seats))
     launched = np.less(rng.random((n_wd, plan.n_seats), dtype=np.float32), prob, out=g["launched"])
 
     # Each person's start time on every workday (and the first one after the horizon).
@@ -138,6 +141,19 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
                            minlength=plan.n_pools).astype(np.int64)
     return Behaviour(launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"],
                      g["charge_end_grid"], launches)
+
+
+def history_factor(plan: Plan, u: np.ndarray) -> np.ndarray:
+    """Per seat, the factor (mean 1) on its launch probability for a rate fitted from history.
+
+    The inverse Beta CDF of one uniform per seat, over the Beta's mean: a seat's factor depends
+    only on its own draw and its own history; seats without history get exactly 1.
+    """
+    factor = np.ones(plan.n_seats)
+    h = plan.seat_history
+    a, b = plan.seat_beta[h, 0], plan.seat_beta[h, 1]
+    factor[h] = betaincinv(a, b, u[h]) * (a + b) / a
+    return factor
 
 
 def seat_details(plan: Plan, launched: np.ndarray, chargeable: np.ndarray) -> dict[str, np.ndarray]:

@@ -111,7 +111,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
+    _history_commands(sub)
     return parser
+
+
+def _date(text: str):
+    """An argparse type: a date written YYYY-MM-DD."""
+    from datetime import date
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-03-01, got {text!r}") from None
+
+
+def _history_commands(sub) -> None:
+    """calibrate, backtest and synth-export: from a Token Usage export to a scenario, and back."""
+    cal = sub.add_parser("calibrate", help="turn a Token Usage export into a scenario")
+    cal.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    cal.add_argument("--packs", metavar="PACKS.csv",
+                     help="your packs: name, date, tokens, price (optionally expires, pool, remaining)")
+    cal.add_argument("--start", type=_date, metavar="DATE",
+                     help="first forecast day (default: the day after the last usage date)")
+    cal.add_argument("--end", type=_date, metavar="DATE",
+                     help="last forecast day (default: one year after start, less a day)")
+    cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
+    cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
+    cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
+
+    bt = sub.add_parser("backtest", help="forecast the past from a Token Usage export and compare")
+    bt.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    bt.add_argument("--split", type=_date, metavar="DATE",
+                    help="fit on the rows before DATE, forecast the rest")
+    bt.add_argument("--folds", type=_positive_int, metavar="K",
+                    help="instead of --split: K split dates spread over the history, and the coverage")
+    bt.add_argument("--horizon", type=_positive_int, metavar="DAYS",
+                    help="forecast DAYS days after each split (default: to the end of the file)")
+    bt.add_argument("--runs", type=_positive_int, default=1000, help="runs per forecast (default 1000)")
+    bt.add_argument("--seed", type=_seed, default=1, help="root random seed (default 1)")
+    bt.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    bt.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
+    bt.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+
+    syn = sub.add_parser("synth-export", help="write one simulated run as a Token Usage export")
+    syn.add_argument("scenario", metavar="SCENARIO.yaml")
+    syn.add_argument("-o", "--output", required=True, metavar="USAGE.csv",
+                     help="the export to write (.csv, or .xlsx with openpyxl)")
+    syn.add_argument("--style", choices=("current", "snake", "camel"), default="current",
+                     help="column names: current (default), snake (older exports), camel (Insights API)")
+    syn.add_argument("--privacy", choices=("off", "hashed", "masked"), default="off",
+                     help="users as they are (default), hashed, or masked as '*****'")
+    syn.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
+    syn.add_argument("--run", type=_seed, default=0, help="which run of that seed (default 0)")
+    syn.add_argument("--quiet", action="store_true", help="no summary")
 
 
 def _check_outputs(*paths: str | None, chart: str | None = None) -> None:
@@ -340,8 +391,101 @@ def cmd_advise(args) -> int:
     return _deliver(outputs, table_text(data), args.quiet)
 
 
+def _notes(notes: list[str]) -> None:
+    """Assumptions and warnings: one line each on standard error."""
+    for note in notes:
+        print(f"flexsim: {note}" if note.startswith("warning:") else f"flexsim: note: {note}",
+              file=sys.stderr)
+
+
+def cmd_calibrate(args) -> int:
+    from flexsim.calibrate import CalibrationError, calibrate
+    from flexsim.export import read_usage
+    from flexsim.scenario import parse_scenario
+
+    _check_outputs(args.output)
+    usage = read_usage(args.usage)
+    try:
+        result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
+    _notes(result.notes)
+    fit = result.fit
+    lots = sum(p.usable(result.start) for p in result.packs)
+    season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
+    text = (f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
+            f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
+            f"Next: flexsim run {args.output}\n")
+    return _deliver([(args.output, result.text)], text, args.quiet)
+
+
+def cmd_backtest(args) -> int:
+    from flexsim.backtest import (
+        FOLD_HEADER,
+        backtest,
+        backtest_folds,
+        backtest_text,
+        fold_line,
+        folds_text,
+        folds_title,
+    )
+    from flexsim.calibrate import CalibrationError
+    from flexsim.export import read_usage
+    from flexsim.output import json_text
+
+    if (args.split is None) == (args.folds is None):
+        raise UsageError("backtest needs --split DATE or --folds K (one of them)")
+    _check_outputs(args.json)
+    usage = read_usage(args.usage)
+    try:
+        if args.split is not None:
+            data = backtest(usage, args.split, args.runs, args.seed, args.workers, args.horizon,
+                            progress=False if args.quiet else None)
+            text = backtest_text(args.usage, data)
+        else:
+            live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
+            if live:
+                print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
+                print(FOLD_HEADER, flush=True)
+            data = backtest_folds(usage, args.folds, args.runs, args.seed, args.workers, args.horizon,
+                                  each=(lambda f: print(fold_line(f), flush=True)) if live else None)
+            text = folds_text(args.usage, data, table=not live)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    return _deliver([(args.json, json_text(data))] if args.json else [], text, args.quiet)
+
+
+def cmd_synth_export(args) -> int:
+    from flexsim.export import STYLE_WORDS, usage_csv_text, usage_xlsx_bytes
+    from flexsim.scenario import load_scenario
+    from flexsim.synth import synthesize
+
+    scenario = load_scenario(args.scenario)
+    _check_outputs(args.output)
+    xlsx = args.output.lower().endswith(".xlsx")
+    if xlsx:
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise UsageError("writing .xlsx files needs openpyxl: python -m pip install 'flexsim[xlsx]' "
+                             "(or write a .csv)") from None
+    seed = scenario.seed if args.seed is None else args.seed
+    syn = synthesize(scenario, seed, args.run, args.privacy, camel_dates=args.style == "camel")
+    content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style)
+    if args.style == "camel" and len(scenario.pools) > 1:
+        _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
+    days = [r["day"] for r in syn.records]
+    span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
+    text = (f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
+            f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
+            f"{args.scenario}\n")
+    return _deliver([(args.output, content)], text, args.quiet)
+
+
 COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "compare": cmd_compare,
-            "advise": cmd_advise, "validate": cmd_validate}
+            "advise": cmd_advise, "validate": cmd_validate, "calibrate": cmd_calibrate,
+            "backtest": cmd_backtest, "synth-export": cmd_synth_export}
 
 
 def main(argv: list[str] | None = None) -> int:

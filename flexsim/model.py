@@ -117,6 +117,25 @@ class Normal:
 
 
 @dataclass(frozen=True)
+class History:
+    """The evidence behind a `days_per_week` fitted from a usage export: the product was used on
+    `days_used` of the `workdays` on which the person could be observed.
+
+    It makes the forecast carry the uncertainty of the fitted rate: each run multiplies the
+    person's launch probability by a factor with mean 1 drawn from the Jeffreys posterior
+    Beta(days_used + 1/2, workdays - days_used + 1/2) divided by its mean. Few workdays, wide
+    spread; a year of history, a narrow one. The mean forecast stays that of `days_per_week`.
+    """
+
+    days_used: int
+    workdays: int
+
+    def beta(self) -> tuple[float, float]:
+        """Parameters (a, b) of the Jeffreys posterior of the per-workday chance of use."""
+        return self.days_used + 0.5, self.workdays - self.days_used + 0.5
+
+
+@dataclass(frozen=True)
 class ProductUse:
     """How one person of a group uses one product."""
 
@@ -124,6 +143,7 @@ class ProductUse:
     days_per_week: float
     left_open: float | None = None  # None: the group's setting
     idle_awareness: bool | None = None  # None: the group's setting
+    history: History | None = None  # None: days_per_week is known exactly
 
 
 @dataclass(frozen=True)

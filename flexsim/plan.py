@@ -61,6 +61,7 @@ class Plan:
         start_mean, start_sd, variation = [], [], []
         seat_person, seat_product, seat_rate, seat_pool = [], [], [], []
         seat_left_open, seat_idle_aware, sess_mean, sess_sd = [], [], [], []
+        seat_beta: list[tuple[float, float]] = []  # (nan, nan): no history
         base_prob_rows = []
         season = np.array(sc.seasonality, dtype=np.float64)[months]
         n_wd_week = len(cal.workdays)
@@ -92,6 +93,7 @@ class Plan:
                         group.idle_awareness if use.idle_awareness is None else use.idle_awareness)
                     sess_mean.append(group.session_hours.mean)
                     sess_sd.append(group.session_hours.sd)
+                    seat_beta.append(use.history.beta() if use.history else (np.nan, np.nan))
                     base_prob_rows.append(
                         use.days_per_week / n_wd_week * season * boost * active)
         self.persons = persons
@@ -108,6 +110,9 @@ class Plan:
         self.seat_subscribed = np.array(
             [(persons[p], prod) in sc.on_subscription for p, prod in zip(seat_person, seat_product,
                                                                          strict=True)], dtype=bool)
+        # Fitted rates: Beta(a, b) of each seat's per-workday chance of use (see model.History).
+        self.seat_beta = np.array(seat_beta, dtype=np.float64).reshape(len(seat_person), 2)
+        self.seat_history = ~np.isnan(self.seat_beta[:, 0])
         self.session_mean = np.array(sess_mean, dtype=np.float64)
         self.session_sd = np.array(sess_sd, dtype=np.float64)
         self.base_prob = (np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person),

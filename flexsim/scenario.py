@@ -31,6 +31,7 @@ from flexsim.model import (
     Costs,
     Event,
     Group,
+    History,
     Lot,
     Normal,
     Pool,
@@ -68,7 +69,8 @@ USER_KEYS = (
     "group", "name", "count", "products", "start_hour", "session_hours", "left_open",
     "idle_awareness", "variation", "active", "pool",
 )  # fmt: skip
-USE_KEYS = ("days_per_week", "left_open", "idle_awareness")
+USE_KEYS = ("days_per_week", "left_open", "idle_awareness", "history")
+HISTORY_KEYS = ("days_used", "workdays")
 NORMAL_KEYS = ("mean", "sd")
 ACTIVE_KEYS = ("from", "to")
 EVENT_KEYS = ("name", "from", "to", "multiplier", "groups")
@@ -864,8 +866,21 @@ class _Builder:
             left_open = doc.probability(lo_node, use.at("left_open")) if lo_node is not None else None
             ia_node = use.get("idle_awareness")
             idle = doc.boolean(ia_node, use.at("idle_awareness")) if ia_node is not None else None
-            uses.append(ProductUse(product, dpw, left_open, idle))
+            hist_node = use.get("history")
+            history = self._history(hist_node, use.at("history")) if hist_node is not None else None
+            uses.append(ProductUse(product, dpw, left_open, idle, history))
         return tuple(uses)
+
+    def _history(self, node: Node, path: str) -> History:
+        doc = self.doc
+        section = doc.mapping(node, path, HISTORY_KEYS, "a mapping {days_used, workdays}")
+        used_node = section.need("days_used")
+        used = doc.integer(used_node, section.at("days_used"), 0)
+        workdays = doc.integer(section.need("workdays"), section.at("workdays"), 0)
+        if used > workdays:
+            doc.fail(used_node, section.at("days_used"), f"days_used {used} is more than workdays "
+                     f"{workdays} (the days used are counted among the workdays observed)")
+        return History(used, workdays)
 
     def _check_product(self, product: str, node: Node, path: str, products: dict[str, int]) -> None:
         if product in products:

@@ -5,7 +5,7 @@ of them per second, but they reach every rule: packs held before the start, pack
 the horizon (up to the run end itself), explicit early expiries, tiny packs (pools run dry and
 days mix charged and blocked attempts), top-ups with percent or token thresholds and lead 0..5,
 sessions under 5 minutes and over 24 hours, idle and non-idle open products, weekend workdays,
-holidays, seasonality, events and active ranges.
+holidays, seasonality, events, active ranges and rates fitted from history.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from flexsim.model import (
     Calendar,
     Event,
     Group,
+    History,
     Lot,
     Normal,
     Pool,
@@ -79,6 +80,13 @@ def probabilities() -> st.SearchStrategy[float]:
 
 def days_per_week() -> st.SearchStrategy[float]:
     return st.one_of(st.sampled_from([0.0, 1.0, 2.5, 5.0, 7.0]), st.floats(0.0, 7.0))
+
+
+@st.composite
+def histories(draw) -> History:
+    """Evidence behind a fitted rate: from none at all (0 workdays) to a year's."""
+    workdays = draw(st.one_of(st.sampled_from([0, 1, 5]), st.integers(0, 300)))
+    return History(draw(st.integers(0, workdays)), workdays)
 
 
 @st.composite
@@ -152,7 +160,8 @@ def groups_for(draw, start: date, days: int, pools: tuple[str, ...],
         for product in chosen:
             left_open = draw(st.one_of(st.none(), probabilities()))
             idle = draw(st.one_of(st.none(), st.booleans()))
-            uses.append(ProductUse(product, draw(days_per_week()), left_open, idle))
+            history = draw(st.one_of(st.none(), histories()))
+            uses.append(ProductUse(product, draw(days_per_week()), left_open, idle, history))
         active_from = active_to = None
         if draw(st.booleans()):
             a = draw(st.integers(-3, days))

@@ -352,9 +352,10 @@ def test_behaviour_grids_are_well_formed(scenario, seed, run):
                                                                b.charge_end_grid))
     assert launched.shape == (plan.n_workdays, plan.n_seats)
     # Never where the probability is 0 (inactive, event x0, season x0); always where it is >= 1
-    # for people without person-to-person variation.
+    # for people without person-to-person variation, on products without a fitted history.
     assert not (launched & (plan.base_prob.T <= 0)).any()
-    sure = (plan.base_prob.T >= 1) & (plan.variation[plan.seat_person] == 0)[None, :]
+    exact = (plan.variation[plan.seat_person] == 0) & ~plan.seat_history
+    sure = (plan.base_prob.T >= 1) & exact[None, :]
     assert launched[sure].all()
     assert not (chargeable & ~launched).any()
     assert np.array_equal(b.launches, np.bincount(plan.seat_pool, weights=launched.sum(axis=0),

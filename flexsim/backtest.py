@@ -1,0 +1,183 @@
+"""Forecast the past: fit on the export's rows before a split date, forecast the rest of its date
+range, and see whether the actual total fell inside the forecast's P10-P90 range.
+
+The forecast uses an unlimited pool: the history records what people actually used, which no
+empty pool held back (a blocked launch leaves no row), so the question is only how much demand
+the model expects, not whether the packs would have covered it. Over many splits (`folds`), an
+honest 80% interval holds the actual total about 80% of the time: that share is the coverage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+
+from flexsim.api import simulate
+from flexsim.calibrate import CalibrationError, calibrate
+from flexsim.export import Usage
+from flexsim.model import Lot, one_year_after
+from flexsim.records import POOL_COUNTERS
+from flexsim.scenario import parse_scenario
+from flexsim.stats import summary, wilson
+
+MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
+MIN_FORECAST_DAYS = 28  # and 4 weeks after it
+UNLIMITED = 10**9  # tokens of the pack that stands in for "never blocked"
+NOMINAL = 0.8  # P10-P90 holds 80% of the runs
+
+
+def _interval(values: np.ndarray, actual: int) -> dict:
+    """SUMMARY plus p10 and p90, and whether `actual` lies within them."""
+    p10, p90 = (float(v) for v in np.quantile(values, [0.1, 0.9]))
+    return {"forecast": {**summary(values), "p10": p10, "p90": p90}, "covered": p10 <= actual <= p90}
+
+
+def backtest(usage: Usage, split: date, runs: int = 1000, seed: int = 1, workers: int = 1,
+             horizon: int | None = None, progress: bool | None = False) -> dict:
+    """Fit on the rows before `split`, forecast from `split` to the export's last day (or for
+    `horizon` days), and compare the totals; the keys are SPEC section 6's plus details."""
+    first, last = usage.first_day, usage.last_day
+    if not first < split <= last:
+        raise CalibrationError(f"--split {split} must lie after the first usage date ({first}) and no "
+                               f"later than the last ({last})")
+    history = usage.before(split)
+    end = last if horizon is None else min(last, split + timedelta(days=horizon - 1))
+    fitted = calibrate(history, start=split, end=end, history_end=split - timedelta(days=1),
+                       name=f"backtest at {split}", runs=runs, seed=seed)
+    scenario = parse_scenario(fitted.text, f"<fitted on {usage.source} before {split}>")
+    unlimited = tuple(Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
+                      for pool in scenario.pool_names())
+    results = simulate(replace(scenario, lots=unlimited), runs, seed, workers, keep_seats=True,
+                       progress=progress)
+    consumed = POOL_COUNTERS.index("tokens_consumed")
+    forecast = np.array([int(r.counters[:, consumed].sum()) for r in results.records], np.int64)
+    window = [r for r in usage.rows if split <= r.day <= end]
+    actual = sum(r.tokens for r in window)
+    known = {p.name for p in fitted.fit.people}
+    new_people = {r.user for r in window if r.user not in known}
+    products = {}
+    plan = results.plan
+    seat_tokens = np.stack([r.seat_tokens for r in results.records]) if plan.n_seats else None
+    for product in sorted({r.product for r in window} | set(plan.seat_product)):
+        cols = [s for s, name in enumerate(plan.seat_product) if name == product]
+        values = seat_tokens[:, cols].sum(axis=1) if cols else np.zeros(len(forecast), np.int64)
+        product_actual = sum(r.tokens for r in window if r.product == product)
+        products[product] = {"actual_tokens": product_actual, **_interval(values, product_actual)}
+    total = _interval(forecast, actual)
+    return {
+        "split": split.isoformat(),
+        "actual_tokens": actual,
+        "forecast_tokens": total["forecast"],
+        "covered": total["covered"],
+        "runs": results.runs,
+        "seed": seed,
+        "fitted_from": first.isoformat(),
+        "fitted_to": (split - timedelta(days=1)).isoformat(),
+        "forecast_from": split.isoformat(),
+        "forecast_to": end.isoformat(),
+        "people": len(known),
+        "new_people": {"count": len(new_people),
+                       "actual_tokens": sum(r.tokens for r in window if r.user in new_people)},
+        "products": products,
+    }
+
+
+def fold_splits(usage: Usage, folds: int, horizon: int | None = None) -> list[date]:
+    """`folds` split dates spread evenly over the history, each with at least `MIN_FIT_DAYS` of
+    history before it and `horizon` days (at least `MIN_FORECAST_DAYS`) after it."""
+    first, last = usage.first_day, usage.last_day
+    after = max(horizon or 0, MIN_FORECAST_DAYS)
+    lo = first + timedelta(days=MIN_FIT_DAYS)
+    hi = last - timedelta(days=after - 1)
+    if hi < lo:
+        raise CalibrationError(f"the history ({first} to {last}) is too short for folds: each needs "
+                               f"{MIN_FIT_DAYS} days before its split and {after} after")
+    span = (hi - lo).days
+    offsets = sorted({round(x) for x in np.linspace(0, span, folds)}) if folds > 1 else [span // 2]
+    if len(offsets) < folds:
+        raise CalibrationError(f"--folds {folds}: the history has room for {len(offsets)} distinct "
+                               "split dates")
+    return [lo + timedelta(days=k) for k in offsets]
+
+
+def backtest_folds(usage: Usage, folds: int, runs: int = 1000, seed: int = 1, workers: int = 1,
+                   horizon: int | None = None, each: Callable[[dict], None] | None = None) -> dict:
+    """One backtest per split of `fold_splits`, and the share whose actual total was covered."""
+    out = []
+    for split in fold_splits(usage, folds, horizon):
+        result = backtest(usage, split, runs, seed, workers, horizon)
+        out.append(result)
+        if each is not None:
+            each(result)
+    hits = sum(f["covered"] for f in out)
+    lo, hi = wilson(hits, len(out))
+    return {"folds": out, "coverage": {"covered": hits, "folds": len(out), "share": hits / len(out),
+                                       "ci95": [lo, hi], "nominal": NOMINAL},
+            "runs": runs, "seed": seed, "horizon_days": horizon}
+
+
+def _tokens(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def fold_line(f: dict) -> str:
+    s = f["forecast_tokens"]
+    return (f"  {f['split']}  {f['forecast_to']}  {_tokens(f['actual_tokens']):>10}  {_tokens(s['p10']):>10}"
+            f"  {_tokens(s['p50']):>10}  {_tokens(s['p90']):>10}  {'yes' if f['covered'] else 'NO':>6}")
+
+
+FOLD_HEADER = (f"  {'split':<10}  {'to':<10}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}"
+               f"  {'inside':>6}")
+
+
+def backtest_text(source: str, data: dict) -> str:
+    """The terminal summary of one backtest."""
+    s = data["forecast_tokens"]
+    lo, hi = s["mean_ci95"]
+    err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
+    lines = [f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
+             f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
+             f"{data['runs']} runs, seed {data['seed']}", "",
+             f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
+             f"  Forecast tokens:  mean {_tokens(s['mean'])}{err}, P10 {_tokens(s['p10'])} to P90 "
+             f"{_tokens(s['p90'])}",
+             f"  Inside P10-P90:   {'yes' if data['covered'] else 'NO'}", ""]
+    width = max([len(p) for p in data["products"]] + [7])
+    lines.append(f"  {'product':<{width}}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}  inside")
+    for product, p in data["products"].items():
+        f = p["forecast"]
+        lines.append(f"  {product:<{width}}  {_tokens(p['actual_tokens']):>10}  {_tokens(f['p10']):>10}  "
+                     f"{_tokens(f['p50']):>10}  {_tokens(f['p90']):>10}  {'yes' if p['covered'] else 'NO'}")
+    new = data["new_people"]
+    if new["count"]:
+        lines += ["", f"  {new['count']} people first seen after the split used "
+                      f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
+                      "could know them."]
+    return "\n".join(lines) + "\n"
+
+
+def folds_title(source: str, folds: int, runs: int, seed: int, horizon: int | None) -> str:
+    ahead = f"the next {horizon} days" if horizon else "the rest of the file"
+    return (f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
+            f"each, seed {seed}\n")
+
+
+def folds_text(source: str, data: dict, table: bool = True) -> str:
+    """The terminal summary of a backtest over several splits (without the table of folds when
+    it was printed as they finished)."""
+    c = data["coverage"]
+    lines = []
+    if table:
+        lines += [folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
+                  FOLD_HEADER, *(fold_line(f) for f in data["folds"])]
+    lo, hi = c["ci95"]
+    lines += ["", f"Coverage: the actual total was inside P10-P90 in {c['covered']} of {c['folds']} folds "
+                  f"({c['share']:.0%}; 95% CI {lo:.0%} to {hi:.0%}); an honest forecast scores about "
+                  f"{c['nominal']:.0%}."]
+    if not data["horizon_days"]:
+        lines.append("The folds overlap (each forecasts to the end of the file), so they are not "
+                     "independent: the interval is optimistic.")
+    return "\n".join(lines) + "\n"
