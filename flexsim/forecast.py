@@ -8,6 +8,7 @@ Each Monte Carlo figure carries its 95% interval and the number of runs.
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import numpy as np
@@ -86,8 +87,9 @@ def run_out_weeks(results: Results) -> dict[str, dict]:
 
 def forecast(results: Results) -> dict:
     """Everything a report shows: the run JSON plus breakdowns and series."""
-    data = results.to_json()
-    data["run_json"] = results.to_json()  # as `run --json` writes it, untouched (embedded)
+    run_json = results.to_json()
+    data = copy.deepcopy(run_json)  # extended below
+    data["run_json"] = run_json  # as `run --json` writes it, untouched (embedded in the page)
     plan, tracked = results.plan, results.tracked
     price = results.scenario.costs.token_price
     data["token_price"] = price
