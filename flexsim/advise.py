@@ -15,15 +15,7 @@ import numpy as np
 from flexsim.api import Results, simulate
 from flexsim.model import Scenario
 from flexsim.records import POOL_COUNTERS
-from flexsim.stats import proportion, quantiles, summary
-
-
-def _summary(x: np.ndarray) -> dict:
-    """SUMMARY plus the P10 and P90 that advice tables show."""
-    out = summary(x)
-    if len(x):
-        out["p10"], out["p90"] = quantiles(x, (0.1, 0.9))
-    return out
+from flexsim.stats import proportion, summary_with_range
 
 
 def pool_cost(results: Results) -> np.ndarray:
@@ -79,8 +71,8 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
             "group": None if group.named else group.name,
             "product": product,
             "pool": plan.pool_names[plan.seat_pool[s]],
-            "days_per_year": _summary(days[:, s] * scale),
-            "flex_cost_per_year": _summary(flex[:, s]),
+            "days_per_year": summary_with_range(days[:, s] * scale),
+            "flex_cost_per_year": summary_with_range(flex[:, s]),
             "subscription_price": price,
             "probability_subscription_cheaper": prob,
             "probability_detail": proportion(cheaper, runs) if price is not None else None,
@@ -110,9 +102,9 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
         "people": people,
         "plan": {
             "move_to_subscription": [{"person": p, "product": q} for p, q in moved],
-            "cost_before": _summary(cost_before),
-            "cost_after": _summary(cost_after),
-            "saving": _summary(cost_before - cost_after),
+            "cost_before": summary_with_range(cost_before),
+            "cost_after": summary_with_range(cost_after),
+            "saving": summary_with_range(cost_before - cost_after),
             **({} if bundle is None else {"best_bundle": bundle}),
         },
         "waste": waste,
@@ -152,14 +144,14 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd
         extra_by_group[group] = extra_by_group.get(group, 0) + extra_usd[:, p]
     return {
         "several_products_same_day_usd_per_year": {
-            "total": _summary(extra_usd.sum(axis=1)),
-            "by_group": {g: _summary(v) for g, v in extra_by_group.items() if np.any(v)},
+            "total": summary_with_range(extra_usd.sum(axis=1)),
+            "by_group": {g: summary_with_range(v) for g, v in extra_by_group.items() if np.any(v)},
             "note": "tokens of the second and further products a person launches on the same day "
                     "(each product has its own window), valued at costs.token_price",
         },
         "left_open_recharges_usd_per_year": {
-            "total": _summary(idle_usd.sum(axis=1)),
-            "by_group": {g: _summary(v) for g, v in by_group.items() if np.any(v)},
+            "total": summary_with_range(idle_usd.sum(axis=1)),
+            "by_group": {g: summary_with_range(v) for g, v in by_group.items() if np.any(v)},
             "note": "tokens charged again for products left open but idle (no idle awareness); "
                     "an upper bound on what idle awareness would save, since a re-charge may also "
                     "cover use later in the same 24 hours",
@@ -167,7 +159,7 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd
             # it, the re-charges above are what turning idle awareness on would save.
             "groups_leaving_products_open": [
                 {"group": g.name, "left_open": g.left_open, "idle_awareness": g.idle_awareness,
-                 "usd_per_year": _summary(by_group.get(g.name, np.zeros(results.runs)))}
+                 "usd_per_year": summary_with_range(by_group.get(g.name, np.zeros(results.runs)))}
                 for g in scenario.groups
                 if g.left_open > 0 or any(u.left_open for u in g.products)],
         },

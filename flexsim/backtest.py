@@ -21,7 +21,7 @@ from flexsim.export import Usage
 from flexsim.model import Lot, one_year_after
 from flexsim.records import POOL_COUNTERS
 from flexsim.scenario import parse_scenario
-from flexsim.stats import summary, wilson
+from flexsim.stats import summary_with_range, wilson
 
 MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
 MIN_FORECAST_DAYS = 28  # and 4 weeks after it
@@ -31,8 +31,8 @@ NOMINAL = 0.8  # P10-P90 holds 80% of the runs
 
 def _interval(values: np.ndarray, actual: int) -> dict:
     """SUMMARY plus p10 and p90, and whether `actual` lies within them."""
-    p10, p90 = (float(v) for v in np.quantile(values, [0.1, 0.9]))
-    return {"forecast": {**summary(values), "p10": p10, "p90": p90}, "covered": p10 <= actual <= p90}
+    forecast = summary_with_range(values)
+    return {"forecast": forecast, "covered": forecast["p10"] <= actual <= forecast["p90"]}
 
 
 def backtest(usage: Usage, split: date, runs: int = 1000, seed: int = 1, workers: int = 1,

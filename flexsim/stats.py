@@ -37,6 +37,14 @@ def summary(values) -> dict:
             "p05": p05, "p50": p50, "p95": p95, "mean_ci95": [lo, hi], "n": int(len(x))}
 
 
+def summary_with_range(values) -> dict:
+    """SUMMARY plus `p10` and `p90` (the middle 80% of runs), for tables that show that range."""
+    out = summary(values)
+    if out["n"]:
+        out["p10"], out["p90"] = quantiles(values, (0.1, 0.9))
+    return out
+
+
 def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion (sound near 0 and 1, unlike the normal one)."""
     if n == 0:
