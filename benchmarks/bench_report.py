@@ -34,8 +34,9 @@ def measure(args: list[str]) -> tuple[float, float]:
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     started = time.monotonic()
     if gnu_time:
-        done = subprocess.run([gnu_time, "-f", "%M", *cmd], cwd=ROOT, capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [gnu_time, "-f", "%M", *cmd], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         peak_kb = int(done.stderr.strip().splitlines()[-1])
     else:  # the largest child so far: run the large case last
         subprocess.run(cmd, cwd=ROOT, capture_output=True, check=True)
@@ -55,22 +56,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = ["run", opts.scenario, "--quiet", "--workers", str(opts.workers)]
         plain, _ = measure([*base, "--runs", str(opts.runs)])
-        report, _ = measure([*base, "--runs", str(opts.runs), "--report", f"{tmp}/r",
-                             "--daily-csv", f"{tmp}/d.csv"])
+        report, _ = measure(
+            [*base, "--runs", str(opts.runs), "--report", f"{tmp}/r", "--daily-csv", f"{tmp}/d.csv"]
+        )
         out["time"] = {"run_s": plain, "run_with_report_s": report, "ratio": report / plain}
-        print(f"{opts.runs} runs: run {plain:.1f} s, run --report --daily-csv {report:.1f} s, "
-              f"ratio {report / plain:.2f}x (target < 2x)")
+        print(
+            f"{opts.runs} runs: run {plain:.1f} s, run --report --daily-csv {report:.1f} s, "
+            f"ratio {report / plain:.2f}x (target < 2x)"
+        )
         peaks = {}
         for n in (int(x) for x in opts.memory_runs.split(",")):
-            seconds, mb = measure([*base, "--runs", str(n), "--report", f"{tmp}/m{n}",
-                                   "--daily-csv", f"{tmp}/m{n}.csv"])
+            seconds, mb = measure(
+                [*base, "--runs", str(n), "--report", f"{tmp}/m{n}", "--daily-csv", f"{tmp}/m{n}.csv"]
+            )
             peaks[n] = mb
             print(f"{n} runs with --report: {seconds:.1f} s, peak {mb:.0f} MB")
         small, large = min(peaks), max(peaks)
         out["memory_mb"] = {str(k): v for k, v in peaks.items()}
         out["memory_ratio"] = peaks[large] / peaks[small]
-        print(f"peak memory {large} runs / {small} runs: {peaks[large] / peaks[small]:.2f}x "
-              "(target about 2x at most)")
+        print(
+            f"peak memory {large} runs / {small} runs: {peaks[large] / peaks[small]:.2f}x "
+            "(target about 2x at most)"
+        )
     if opts.json:
         Path(opts.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -39,9 +39,9 @@ def fail(message: str) -> None:
 
 def load_reference(path: Path) -> Any:
     try:
-        from flexsim.scenario import load_scenario
+        from flexsim.scenario.loader import load_scenario
     except ImportError as exc:
-        fail(f"cannot load {path}: flexsim.scenario.load_scenario is not available ({exc})")
+        fail(f"cannot load {path}: flexsim.scenario.loader.load_scenario is not available ({exc})")
     return load_scenario(path)
 
 

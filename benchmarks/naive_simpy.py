@@ -33,7 +33,7 @@ import numpy as np
 import simpy
 
 if TYPE_CHECKING:
-    from flexsim.model import Group, Lot, ProductUse, Scenario
+    from flexsim.scenario.model import Group, Lot, ProductUse, Scenario
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference.yaml"
@@ -403,10 +403,11 @@ def load(path: Path) -> Scenario:
     if root not in sys.path:
         sys.path.insert(0, root)
     try:
-        from flexsim.scenario import load_scenario
+        from flexsim.scenario.loader import load_scenario
     except ImportError as exc:
         print(
-            f"naive_simpy: cannot load {path}: flexsim.scenario.load_scenario is not available ({exc})",
+            f"naive_simpy: cannot load {path}: "
+            f"flexsim.scenario.loader.load_scenario is not available ({exc})",
             file=sys.stderr,
         )
         raise SystemExit(2) from exc

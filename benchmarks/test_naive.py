@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive_simpy import run_naive  # noqa: E402
 
-from flexsim.model import Calendar, Event, Group, Lot, Normal, ProductUse, Scenario  # noqa: E402
+from flexsim.scenario.model import Calendar, Event, Group, Lot, Normal, ProductUse, Scenario  # noqa: E402
 
 WORKDAYS_2026 = 261
 

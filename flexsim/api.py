@@ -1,8 +1,8 @@
 """The Python API that the command line (and a notebook) uses.
 
-    from flexsim.api import load, simulate
-    results = simulate(load("scenarios/small-studio.yaml"), runs=500)
-    results.pool_summary("main")["run_out_probability"]
+from flexsim.api import load, simulate
+results = simulate(load("scenarios/small-studio.yaml"), runs=500)
+results.pool_summary("main")["run_out_probability"]
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from fractions import Fraction
 import numpy as np
 
 from flexsim import __version__
-from flexsim.model import Scenario
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS, RunRecord
-from flexsim.runner import Progress, choose_engine, collect
-from flexsim.scenario import load_scenario as load
-from flexsim.stats import event_day_quantile, mean_ci, proportion, summary, wilson
-from flexsim.tracking import Tracked
+from flexsim.analysis.stats import event_day_quantile, mean_ci, proportion, summary, wilson
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS, RunRecord
+from flexsim.engine.runner import Progress, choose_engine, collect
+from flexsim.engine.tracking import Tracked
+from flexsim.scenario.loader import load_scenario as load
+from flexsim.scenario.model import Scenario
 
 __all__ = ["Results", "load", "simulate"]
 
@@ -96,12 +96,20 @@ class Results:
         for lot in self.plan.lots:
             consumed = np.array([r.lot_consumed[lot.slot] for r in self.records])
             expired = np.array([r.lot_expired[lot.slot] for r in self.records])
-            out.append({"name": lot.name, "pool": self.plan.pool_names[lot.pool],
-                        "tokens": lot.tokens, "price": lot.price,
-                        "date": self.date(lot.date_day), "expires": self.date(lot.expires_day),
-                        "held_at_start": lot.held,
-                        "consumed": summary(consumed), "expired": summary(expired),
-                        "expired_usd": summary(expired * lot.price)})
+            out.append(
+                {
+                    "name": lot.name,
+                    "pool": self.plan.pool_names[lot.pool],
+                    "tokens": lot.tokens,
+                    "price": lot.price,
+                    "date": self.date(lot.date_day),
+                    "expires": self.date(lot.expires_day),
+                    "held_at_start": lot.held,
+                    "consumed": summary(consumed),
+                    "expired": summary(expired),
+                    "expired_usd": summary(expired * lot.price),
+                }
+            )
         return out
 
     def to_json(self) -> dict:
@@ -115,8 +123,11 @@ class Results:
             "runs": self.runs,
             "seed": self.seed,
             "version": __version__,
-            **({} if self.precision is None else {"precision": self.precision,
-                                                  "precision_reached": self.precision_reached}),
+            **(
+                {}
+                if self.precision is None
+                else {"precision": self.precision, "precision_reached": self.precision_reached}
+            ),
             "start": self.scenario.start.isoformat(),
             "end": self.scenario.end.isoformat(),
             "pools": {name: self.pool_summary(i) for i, name in enumerate(self.plan.pool_names)},
@@ -124,10 +135,17 @@ class Results:
         }
 
 
-def simulate(scenario: Scenario, runs: int | None = None, seed: int | None = None,
-             workers: int = 1, engine: str = "auto", progress: bool | None = False,
-             keep_seats: bool = False, precision: float | None = None,
-             track: bool = False) -> Results:
+def simulate(
+    scenario: Scenario,
+    runs: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    engine: str = "auto",
+    progress: bool | None = False,
+    keep_seats: bool = False,
+    precision: float | None = None,
+    track: bool = False,
+) -> Results:
     """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own.
 
     With `precision` P, runs are added (100 at a time, up to `runs`) until, for every pool, the
@@ -148,12 +166,20 @@ def simulate(scenario: Scenario, runs: int | None = None, seed: int | None = Non
     enough = None if precision is None else (lambda recs: precise_enough(recs, plan, precision))
     tracked = Tracked(plan, keep_seats) if track else None
     try:
-        records = collect(plan, seed, runs, chosen, workers, keep_seats, bar.update, enough,
-                          absorb=None if tracked is None else tracked.absorb)
+        records = collect(
+            plan,
+            seed,
+            runs,
+            chosen,
+            workers,
+            keep_seats,
+            bar.update,
+            enough,
+            absorb=None if tracked is None else tracked.absorb,
+        )
     finally:
         bar.close()
-    results = Results(scenario, plan, records, seed, chosen, time.monotonic() - started,
-                      tracked=tracked)
+    results = Results(scenario, plan, records, seed, chosen, time.monotonic() - started, tracked=tracked)
     if precision is not None:
         results.precision = precision
         results.precision_reached = precise_enough(records, plan, precision)

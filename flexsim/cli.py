@@ -15,6 +15,7 @@ class UsageError(Exception):
 
 def _whole(least: int, words: str):
     """An argparse type: a whole number of at least `least`."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -23,6 +24,7 @@ def _whole(least: int, words: str):
         if value < least:
             raise argparse.ArgumentTypeError(f"must be {words}, got {value}")
         return value
+
     return parse
 
 
@@ -52,62 +54,105 @@ def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flexsim",
-        description="Forecast an Autodesk Flex token pool: run-out dates, expiry waste, what to buy.")
+        description="Forecast an Autodesk Flex token pool: run-out dates, expiry waste, what to buy.",
+    )
     parser.add_argument("--version", action="version", version=f"flexsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="simulate a scenario and summarise the forecast")
     run.add_argument("scenario", metavar="SCENARIO.yaml")
     _common(run, "the summary")
-    run.add_argument("--engine", choices=("simpy", "fast", "auto"), default="auto",
-                     help="simpy: the model of record; fast: same results, quicker; auto (default)")
+    run.add_argument(
+        "--engine",
+        choices=("simpy", "fast", "auto"),
+        default="auto",
+        help="simpy: the model of record; fast: same results, quicker; auto (default)",
+    )
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
-    run.add_argument("--report", metavar="DIR",
-                     help="write DIR/report.html (self-contained) and its charts as PNG files")
-    run.add_argument("--daily-csv", metavar="OUT.csv",
-                     help="write the balance at the end of each day per pool (mean, P10/P50/P90)")
-    run.add_argument("--precision", type=_probability, metavar="P",
-                     help="add runs (up to --runs) until the run-out probability is known to +-P "
-                          "and mean tokens consumed to +-P x the mean (95%%)")
+    run.add_argument(
+        "--report", metavar="DIR", help="write DIR/report.html (self-contained) and its charts as PNG files"
+    )
+    run.add_argument(
+        "--daily-csv",
+        metavar="OUT.csv",
+        help="write the balance at the end of each day per pool (mean, P10/P50/P90)",
+    )
+    run.add_argument(
+        "--precision",
+        type=_probability,
+        metavar="P",
+        help="add runs (up to --runs) until the run-out probability is known to +-P "
+        "and mean tokens consumed to +-P x the mean (95%%)",
+    )
 
     opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
     opt.add_argument("scenario", metavar="SCENARIO.yaml")
     _common(opt, "the candidates")
     opt.add_argument("--lot", metavar="NAME", help="the pack whose size varies")
-    opt.add_argument("--sizes", metavar="START:STOP:STEP",
-                     help="sizes to try: START:STOP:STEP (inclusive) or a comma list")
-    opt.add_argument("--reorder-below", metavar="LEVELS",
-                     help="top-up levels to try, e.g. 10%%,20%%,30%% or 500,1000 (tokens)")
+    opt.add_argument(
+        "--sizes", metavar="START:STOP:STEP", help="sizes to try: START:STOP:STEP (inclusive) or a comma list"
+    )
+    opt.add_argument(
+        "--reorder-below",
+        metavar="LEVELS",
+        help="top-up levels to try, e.g. 10%%,20%%,30%% or 500,1000 (tokens)",
+    )
     opt.add_argument("--reorder-tokens", metavar="SIZES", help="top-up sizes to try, e.g. 500,1000")
-    opt.add_argument("--reorder-lead", type=_seed, metavar="DAYS",
-                     help="top-up lead time in workdays (default: the scenario's, else 0)")
-    opt.add_argument("--pool", help="pool whose top-up policy varies (default: the pack's pool, "
-                                    "else the pool of the only reorder rule, else the first pool)")
+    opt.add_argument(
+        "--reorder-lead",
+        type=_seed,
+        metavar="DAYS",
+        help="top-up lead time in workdays (default: the scenario's, else 0)",
+    )
+    opt.add_argument(
+        "--pool",
+        help="pool whose top-up policy varies (default: the pack's pool, "
+        "else the pool of the only reorder rule, else the first pool)",
+    )
     opt.add_argument("--chart", metavar="OUT.png", help="chart of cost and run-out risk by candidate")
-    opt.add_argument("--objective", choices=("cost", "service"), default="cost",
-                     help="cost (default): lowest expected total cost; service: smallest size "
-                          "(or, when policies vary, cheapest candidate) whose run-out "
-                          "probability is at most --max-run-out")
-    opt.add_argument("--max-run-out", type=_probability, default=0.05, metavar="P",
-                     help="run-out probability limit for --objective service (default 0.05)")
+    opt.add_argument(
+        "--objective",
+        choices=("cost", "service"),
+        default="cost",
+        help="cost (default): lowest expected total cost; service: smallest size "
+        "(or, when policies vary, cheapest candidate) whose run-out "
+        "probability is at most --max-run-out",
+    )
+    opt.add_argument(
+        "--max-run-out",
+        type=_probability,
+        default=0.05,
+        metavar="P",
+        help="run-out probability limit for --objective service (default 0.05)",
+    )
 
     cmp_ = sub.add_parser("compare", help="what-if: the same runs through several purchase plans")
-    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml",
-                      help="two or more scenarios; the first is the baseline")
+    cmp_.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO.yaml",
+        help="two or more scenarios; the first is the baseline",
+    )
     _common(cmp_, "the comparison", "the first file's")
 
     adv = sub.add_parser("advise", help="Flex or subscription, person by person, and the plan")
     adv.add_argument("scenario", metavar="SCENARIO.yaml")
     _common(adv, "the advice")
-    adv.add_argument("--threshold", type=_probability, metavar="P",
-                     help="recommend a subscription when it is cheaper with probability above P "
-                          "(default: costs.subscription_threshold, else 0.5)")
+    adv.add_argument(
+        "--threshold",
+        type=_probability,
+        metavar="P",
+        help="recommend a subscription when it is cheaper with probability above P "
+        "(default: costs.subscription_threshold, else 0.5)",
+    )
     adv.add_argument("--csv", metavar="OUT.csv", help="write one row per person and product")
-    adv.add_argument("--lot", metavar="NAME",
-                     help="also say how the best size of this pack changes with the plan")
+    adv.add_argument(
+        "--lot", metavar="NAME", help="also say how the best size of this pack changes with the plan"
+    )
     adv.add_argument("--sizes", metavar="START:STOP:STEP", help="sizes to try for --lot")
-    adv.add_argument("--chart", metavar="OUT.png",
-                     help="chart of days of use per person against the break-even line")
+    adv.add_argument(
+        "--chart", metavar="OUT.png", help="chart of days of use per person against the break-even line"
+    )
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -118,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _date(text: str):
     """An argparse type: a date written YYYY-MM-DD."""
     from datetime import date
+
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
@@ -128,24 +174,44 @@ def _history_commands(sub) -> None:
     """calibrate, backtest and synth-export: from a Token Usage export to a scenario, and back."""
     cal = sub.add_parser("calibrate", help="turn a Token Usage export into a scenario")
     cal.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
-    cal.add_argument("--packs", metavar="PACKS.csv",
-                     help="your packs: name, date, tokens, price (optionally expires, pool, remaining)")
-    cal.add_argument("--start", type=_date, metavar="DATE",
-                     help="first forecast day (default: the day after the last usage date)")
-    cal.add_argument("--end", type=_date, metavar="DATE",
-                     help="last forecast day (default: one year after start, less a day)")
+    cal.add_argument(
+        "--packs",
+        metavar="PACKS.csv",
+        help="your packs: name, date, tokens, price (optionally expires, pool, remaining)",
+    )
+    cal.add_argument(
+        "--start",
+        type=_date,
+        metavar="DATE",
+        help="first forecast day (default: the day after the last usage date)",
+    )
+    cal.add_argument(
+        "--end",
+        type=_date,
+        metavar="DATE",
+        help="last forecast day (default: one year after start, less a day)",
+    )
     cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
     cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
     cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
 
     bt = sub.add_parser("backtest", help="forecast the past from a Token Usage export and compare")
     bt.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
-    bt.add_argument("--split", type=_date, metavar="DATE",
-                    help="fit on the rows before DATE, forecast the rest")
-    bt.add_argument("--folds", type=_positive_int, metavar="K",
-                    help="instead of --split: K split dates spread over the history, and the coverage")
-    bt.add_argument("--horizon", type=_positive_int, metavar="DAYS",
-                    help="forecast DAYS days after each split (default: to the end of the file)")
+    bt.add_argument(
+        "--split", type=_date, metavar="DATE", help="fit on the rows before DATE, forecast the rest"
+    )
+    bt.add_argument(
+        "--folds",
+        type=_positive_int,
+        metavar="K",
+        help="instead of --split: K split dates spread over the history, and the coverage",
+    )
+    bt.add_argument(
+        "--horizon",
+        type=_positive_int,
+        metavar="DAYS",
+        help="forecast DAYS days after each split (default: to the end of the file)",
+    )
     bt.add_argument("--runs", type=_positive_int, default=1000, help="runs per forecast (default 1000)")
     bt.add_argument("--seed", type=_seed, default=1, help="root random seed (default 1)")
     bt.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
@@ -154,12 +220,25 @@ def _history_commands(sub) -> None:
 
     syn = sub.add_parser("synth-export", help="write one simulated run as a Token Usage export")
     syn.add_argument("scenario", metavar="SCENARIO.yaml")
-    syn.add_argument("-o", "--output", required=True, metavar="USAGE.csv",
-                     help="the export to write (.csv, or .xlsx with openpyxl)")
-    syn.add_argument("--style", choices=("current", "snake", "camel"), default="current",
-                     help="column names: current (default), snake (older exports), camel (Insights API)")
-    syn.add_argument("--privacy", choices=("off", "hashed", "masked"), default="off",
-                     help="users as they are (default), hashed, or masked as '*****'")
+    syn.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="USAGE.csv",
+        help="the export to write (.csv, or .xlsx with openpyxl)",
+    )
+    syn.add_argument(
+        "--style",
+        choices=("current", "snake", "camel"),
+        default="current",
+        help="column names: current (default), snake (older exports), camel (Insights API)",
+    )
+    syn.add_argument(
+        "--privacy",
+        choices=("off", "hashed", "masked"),
+        default="off",
+        help="users as they are (default), hashed, or masked as '*****'",
+    )
     syn.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
     syn.add_argument("--run", type=_seed, default=0, help="which run of that seed (default 0)")
     syn.add_argument("--quiet", action="store_true", help="no summary")
@@ -167,18 +246,21 @@ def _history_commands(sub) -> None:
 
 def _check_outputs(*paths: str | None, chart: str | None = None) -> None:
     """Before any simulation: every output can be written, and charts can be drawn."""
-    from flexsim.output import check_writable
+    from flexsim.output.files import check_writable
+
     for path in (*paths, chart):
         if path:
             check_writable(path)
     if chart:
-        from flexsim.charts import require_matplotlib
+        from flexsim.output.charts import require_matplotlib
+
         require_matplotlib()
 
 
 def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> int:
     """Write every output file at once (all or none), then print the text."""
-    from flexsim.output import write_all
+    from flexsim.output.files import write_all
+
     write_all(outputs)
     if not quiet:
         sys.stdout.write(text)
@@ -186,24 +268,27 @@ def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> 
 
 
 def cmd_validate(args) -> int:
-    from flexsim.plan import Plan
-    from flexsim.scenario import load_scenario
+    from flexsim.engine.plan import Plan
+    from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     plan = Plan(scenario)
     people = len(plan.persons)
-    print(f"{args.scenario}: OK: {scenario.name!r}, {scenario.start} to {scenario.end} "
-          f"({scenario.days} days), {len(scenario.pools)} pool(s), {len(scenario.lots)} pack(s), "
-          f"{people} people using {plan.n_seats} person-products, {scenario.runs} runs, "
-          f"seed {scenario.seed}")
+    print(
+        f"{args.scenario}: OK: {scenario.name!r}, {scenario.start} to {scenario.end} "
+        f"({scenario.days} days), {len(scenario.pools)} pool(s), {len(scenario.lots)} pack(s), "
+        f"{people} people using {plan.n_seats} person-products, {scenario.runs} runs, "
+        f"seed {scenario.seed}"
+    )
     return 0
 
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.output import json_text, runs_csv_text, summary_text
-    from flexsim.runner import EngineRefused
-    from flexsim.scenario import load_scenario
+    from flexsim.engine.runner import EngineRefused
+    from flexsim.output.data import json_text, runs_csv_text
+    from flexsim.output.text import summary_text
+    from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     _check_outputs(args.json, args.runs_csv, args.daily_csv)
@@ -213,9 +298,16 @@ def cmd_run(args) -> int:
     try:
         if args.precision is not None and not 0 < args.precision < 1:
             raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
-        results = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers,
-                           engine=args.engine, progress=None if not args.quiet else False,
-                           precision=args.precision, track=track)
+        results = simulate(
+            scenario,
+            runs=args.runs,
+            seed=args.seed,
+            workers=args.workers,
+            engine=args.engine,
+            progress=None if not args.quiet else False,
+            precision=args.precision,
+            track=track,
+        )
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None
     outputs: list[tuple[str, str | bytes]] = []
@@ -224,8 +316,9 @@ def cmd_run(args) -> int:
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results)))
     if track:
-        from flexsim.forecast import forecast
-        from flexsim.output import daily_csv_text
+        from flexsim.analysis.forecast import forecast
+        from flexsim.output.data import daily_csv_text
+
         data = forecast(results)
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"])))
@@ -236,7 +329,8 @@ def cmd_run(args) -> int:
     elif sys.stdout.isatty():  # tables on a terminal, plain text for files and pipes
         import shutil
 
-        from flexsim.output import summary_table_text
+        from flexsim.output.text import summary_table_text
+
         text = summary_table_text(results, width=min(shutil.get_terminal_size().columns, 140))
     else:
         text = summary_text(results)
@@ -248,7 +342,8 @@ def _check_report_dir(folder: str) -> None:
     import os
     from pathlib import Path
 
-    from flexsim.charts import require_matplotlib
+    from flexsim.output.charts import require_matplotlib
+
     target = Path(folder)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{folder}: exists and is not a folder")
@@ -264,8 +359,9 @@ def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str
     """report.html and its charts, as (path, content); the folder is made if needed."""
     from pathlib import Path
 
-    from flexsim.charts import report_charts
-    from flexsim.report import report_html
+    from flexsim.output.charts import report_charts
+    from flexsim.output.report import report_html
+
     charts = report_charts(data)
     target = Path(folder)
     try:
@@ -278,7 +374,7 @@ def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str
 
 
 def cmd_optimize(args) -> int:
-    from flexsim.optimize import (
+    from flexsim.analysis.optimize import (
         OptimizeError,
         evaluate,
         parse_counts,
@@ -288,9 +384,9 @@ def cmd_optimize(args) -> int:
         table_text,
         to_json,
     )
-    from flexsim.output import json_text
-    from flexsim.runner import Progress
-    from flexsim.scenario import load_scenario
+    from flexsim.engine.runner import Progress
+    from flexsim.output.data import json_text
+    from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     _check_outputs(args.json, chart=args.chart)
@@ -302,28 +398,32 @@ def cmd_optimize(args) -> int:
         if (args.reorder_below is None) != (args.reorder_tokens is None):
             raise OptimizeError("--reorder-below and --reorder-tokens go together")
         if not args.reorder_below and (args.pool or args.reorder_lead is not None):
-            raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and "
-                                "--reorder-tokens")
+            raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and --reorder-tokens")
         sizes = parse_sizes(args.sizes) if args.sizes else None
         policies = None
-        lot_pool = (scenario.lot_named(args.lot).pool
-                    if args.lot in [x.name for x in scenario.lots] else None)
+        lot_pool = scenario.lot_named(args.lot).pool if args.lot in [x.name for x in scenario.lots] else None
         if args.pool and lot_pool and args.pool != lot_pool:
-            raise OptimizeError(f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
-                                "a pack and a top-up policy are optimised together in one pool")
+            raise OptimizeError(
+                f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
+                "a pack and a top-up policy are optimised together in one pool"
+            )
         if args.reorder_below:
             pool = args.pool or lot_pool
             if pool is None:
-                pool = (scenario.reorders[0].pool if len(scenario.reorders) == 1
-                        else scenario.pool_names()[0])
-            policies = reorder_variants(scenario, pool, parse_levels(args.reorder_below),
-                                        parse_counts(args.reorder_tokens, "--reorder-tokens"),
-                                        args.reorder_lead)
+                pool = scenario.reorders[0].pool if len(scenario.reorders) == 1 else scenario.pool_names()[0]
+            policies = reorder_variants(
+                scenario,
+                pool,
+                parse_levels(args.reorder_below),
+                parse_counts(args.reorder_tokens, "--reorder-tokens"),
+                args.reorder_lead,
+            )
         total = runs * (len(policies) if policies else 1)
         bar = Progress(total, enabled=False if args.quiet else None)
         try:
-            cands = evaluate(scenario, args.lot, sizes, runs, seed, args.workers, args.objective,
-                             bar.update, policies)
+            cands = evaluate(
+                scenario, args.lot, sizes, runs, seed, args.workers, args.objective, bar.update, policies
+            )
         finally:
             bar.close()
     except OptimizeError as exc:
@@ -333,16 +433,17 @@ def cmd_optimize(args) -> int:
     if args.json:
         outputs.append((args.json, json_text(data)))
     if args.chart:
-        from flexsim.charts import optimize_chart_png
+        from flexsim.output.charts import optimize_chart_png
+
         outputs.append((args.chart, optimize_chart_png(data)))
     return _deliver(outputs, table_text(data), args.quiet)
 
 
 def cmd_compare(args) -> int:
-    from flexsim.compare import CompareError, compare, table_text
-    from flexsim.output import json_text
-    from flexsim.runner import Progress
-    from flexsim.scenario import load_scenario
+    from flexsim.analysis.compare import CompareError, compare, table_text
+    from flexsim.engine.runner import Progress
+    from flexsim.output.data import json_text
+    from flexsim.scenario.loader import load_scenario
 
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenarios (the first is the baseline)")
@@ -357,15 +458,14 @@ def cmd_compare(args) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
-    return _deliver([(args.json, json_text(result))] if args.json else [], table_text(result),
-                    args.quiet)
+    return _deliver([(args.json, json_text(result))] if args.json else [], table_text(result), args.quiet)
 
 
 def cmd_advise(args) -> int:
-    from flexsim.advise import advise, csv_text, table_text
-    from flexsim.optimize import OptimizeError, parse_sizes
-    from flexsim.output import json_text
-    from flexsim.scenario import load_scenario
+    from flexsim.analysis.advise import advise, csv_text, table_text
+    from flexsim.analysis.optimize import OptimizeError, parse_sizes
+    from flexsim.output.data import json_text
+    from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     _check_outputs(args.json, args.csv, chart=args.chart)
@@ -376,8 +476,16 @@ def cmd_advise(args) -> int:
         if (args.lot is None) != (args.sizes is None):
             raise OptimizeError("--lot and --sizes go together")
         sizes = parse_sizes(args.sizes) if args.sizes else None
-        data = advise(scenario, runs, seed, args.workers, threshold,
-                      progress=False if args.quiet else None, lot=args.lot, sizes=sizes)
+        data = advise(
+            scenario,
+            runs,
+            seed,
+            args.workers,
+            threshold,
+            progress=False if args.quiet else None,
+            lot=args.lot,
+            sizes=sizes,
+        )
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
     outputs = []
@@ -386,7 +494,8 @@ def cmd_advise(args) -> int:
     if args.csv:
         outputs.append((args.csv, csv_text(data)))
     if args.chart:
-        from flexsim.charts import advise_chart_png
+        from flexsim.output.charts import advise_chart_png
+
         outputs.append((args.chart, advise_chart_png(data)))
     return _deliver(outputs, table_text(data), args.quiet)
 
@@ -394,14 +503,15 @@ def cmd_advise(args) -> int:
 def _notes(notes: list[str]) -> None:
     """Assumptions and warnings: one line each on standard error."""
     for note in notes:
-        print(f"flexsim: {note}" if note.startswith("warning:") else f"flexsim: note: {note}",
-              file=sys.stderr)
+        print(
+            f"flexsim: {note}" if note.startswith("warning:") else f"flexsim: note: {note}", file=sys.stderr
+        )
 
 
 def cmd_calibrate(args) -> int:
-    from flexsim.calibrate import CalibrationError, calibrate
-    from flexsim.export import read_usage
-    from flexsim.scenario import parse_scenario
+    from flexsim.history.calibrate import CalibrationError, calibrate
+    from flexsim.history.usage_export import read_usage
+    from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args.output)
     usage = read_usage(args.usage)
@@ -414,14 +524,16 @@ def cmd_calibrate(args) -> int:
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
-    text = (f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
-            f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
-            f"Next: flexsim run {args.output}\n")
+    text = (
+        f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
+        f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
+        f"Next: flexsim run {args.output}\n"
+    )
     return _deliver([(args.output, result.text)], text, args.quiet)
 
 
 def cmd_backtest(args) -> int:
-    from flexsim.backtest import (
+    from flexsim.history.backtest import (
         FOLD_HEADER,
         backtest,
         backtest_folds,
@@ -430,9 +542,9 @@ def cmd_backtest(args) -> int:
         folds_text,
         folds_title,
     )
-    from flexsim.calibrate import CalibrationError
-    from flexsim.export import read_usage
-    from flexsim.output import json_text
+    from flexsim.history.calibrate import CalibrationError
+    from flexsim.history.usage_export import read_usage
+    from flexsim.output.data import json_text
 
     if (args.split is None) == (args.folds is None):
         raise UsageError("backtest needs --split DATE or --folds K (one of them)")
@@ -440,16 +552,30 @@ def cmd_backtest(args) -> int:
     usage = read_usage(args.usage)
     try:
         if args.split is not None:
-            data = backtest(usage, args.split, args.runs, args.seed, args.workers, args.horizon,
-                            progress=False if args.quiet else None)
+            data = backtest(
+                usage,
+                args.split,
+                args.runs,
+                args.seed,
+                args.workers,
+                args.horizon,
+                progress=False if args.quiet else None,
+            )
             text = backtest_text(args.usage, data)
         else:
             live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
             if live:
                 print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
                 print(FOLD_HEADER, flush=True)
-            data = backtest_folds(usage, args.folds, args.runs, args.seed, args.workers, args.horizon,
-                                  each=(lambda f: print(fold_line(f), flush=True)) if live else None)
+            data = backtest_folds(
+                usage,
+                args.folds,
+                args.runs,
+                args.seed,
+                args.workers,
+                args.horizon,
+                each=(lambda f: print(fold_line(f), flush=True)) if live else None,
+            )
             text = folds_text(args.usage, data, table=not live)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
@@ -457,9 +583,9 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_synth_export(args) -> int:
-    from flexsim.export import STYLE_WORDS, usage_csv_text, usage_xlsx_bytes
-    from flexsim.scenario import load_scenario
-    from flexsim.synth import synthesize
+    from flexsim.history.synth import synthesize
+    from flexsim.history.usage_export import STYLE_WORDS, usage_csv_text, usage_xlsx_bytes
+    from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     _check_outputs(args.output)
@@ -468,8 +594,9 @@ def cmd_synth_export(args) -> int:
         try:
             import openpyxl  # noqa: F401
         except ImportError:
-            raise UsageError("writing .xlsx files needs openpyxl: python -m pip install 'flexsim[xlsx]' "
-                             "(or write a .csv)") from None
+            raise UsageError(
+                "writing .xlsx files needs openpyxl: python -m pip install 'flexsim[xlsx]' (or write a .csv)"
+            ) from None
     seed = scenario.seed if args.seed is None else args.seed
     syn = synthesize(scenario, seed, args.run, args.privacy, camel_dates=args.style == "camel")
     content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style)
@@ -477,15 +604,24 @@ def cmd_synth_export(args) -> int:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
     days = [r["day"] for r in syn.records]
     span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
-    text = (f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
-            f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
-            f"{args.scenario}\n")
+    text = (
+        f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
+        f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
+        f"{args.scenario}\n"
+    )
     return _deliver([(args.output, content)], text, args.quiet)
 
 
-COMMANDS = {"run": cmd_run, "optimize": cmd_optimize, "compare": cmd_compare,
-            "advise": cmd_advise, "validate": cmd_validate, "calibrate": cmd_calibrate,
-            "backtest": cmd_backtest, "synth-export": cmd_synth_export}
+COMMANDS = {
+    "run": cmd_run,
+    "optimize": cmd_optimize,
+    "compare": cmd_compare,
+    "advise": cmd_advise,
+    "validate": cmd_validate,
+    "calibrate": cmd_calibrate,
+    "backtest": cmd_backtest,
+    "synth-export": cmd_synth_export,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

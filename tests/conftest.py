@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flexsim import engine_fast, engine_simpy
-from flexsim.behaviour import draw_behaviour
-from flexsim.model import Calendar, Group, Lot, Normal, Pool, ProductUse, Reorder, Scenario
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS, RunRecord
+from flexsim.engine import engine_fast, engine_simpy
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS, RunRecord
+from flexsim.scenario.model import Calendar, Group, Lot, Normal, Pool, ProductUse, Reorder, Scenario
 
 WORKDAYS_2026 = 261  # 2026 starts on a Thursday: 52 weeks and one Thursday
 
@@ -41,8 +41,9 @@ def describe(record: RunRecord, plan: Plan) -> str:
     """A readable dump of a record for assertion messages."""
     lines = [f"run {record.run}"]
     for p, pool in enumerate(plan.pool_names):
-        counters = ", ".join(f"{name}={int(v)}" for name, v in zip(POOL_COUNTERS, record.counters[p],
-                                                                    strict=True))
+        counters = ", ".join(
+            f"{name}={int(v)}" for name, v in zip(POOL_COUNTERS, record.counters[p], strict=True)
+        )
         lines.append(f"  {pool}: {counters}, spend={record.spend[p]:.2f}")
     lines.append(f"  lot_consumed={record.lot_consumed.tolist()} lot_expired={record.lot_expired.tolist()}")
     if record.seat_tokens is not None:

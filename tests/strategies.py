@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from flexsim.model import (
+from flexsim.scenario.model import (
     Calendar,
     Event,
     Group,
@@ -60,8 +60,7 @@ def hours_normal(means: st.SearchStrategy[float], max_sd: float = 3.0) -> st.Sea
 
 
 def start_hours() -> st.SearchStrategy[Normal]:
-    return hours_normal(st.one_of(st.sampled_from([0.0, 8.0, 9.0, 10.0, 23.9]),
-                                  st.floats(0.0, 23.99)))
+    return hours_normal(st.one_of(st.sampled_from([0.0, 8.0, 9.0, 10.0, 23.9]), st.floats(0.0, 23.99)))
 
 
 def session_hours() -> st.SearchStrategy[Normal]:
@@ -91,11 +90,13 @@ def histories(draw) -> History:
 
 @st.composite
 def calendars(draw, start: date, days: int) -> Calendar:
-    workdays = draw(st.one_of(
-        st.just((0, 1, 2, 3, 4)),
-        st.just(tuple(range(7))),
-        st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True).map(lambda w: tuple(sorted(w))),
-    ))
+    workdays = draw(
+        st.one_of(
+            st.just((0, 1, 2, 3, 4)),
+            st.just(tuple(range(7))),
+            st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True).map(lambda w: tuple(sorted(w))),
+        )
+    )
     offsets = draw(st.lists(st.integers(0, days + 3), max_size=4, unique=True))
     holidays = frozenset(start + timedelta(days=k) for k in offsets)
     cal = Calendar(workdays=workdays, holidays=holidays)
@@ -124,8 +125,11 @@ def lots_for(draw, start: date, days: int, pools: tuple[str, ...]) -> tuple[Lot,
             expires = lo + timedelta(days=draw(st.integers(0, days + 2)))
         tokens = draw(pack_sizes())
         price = draw(st.sampled_from([2.75, 3.0, 3.25]))
-        lots.append(Lot(f"lot-{i + 1}", bought, tokens, price, expires, draw(st.sampled_from(pools)),
-                        price_given=True))
+        lots.append(
+            Lot(
+                f"lot-{i + 1}", bought, tokens, price, expires, draw(st.sampled_from(pools)), price_given=True
+            )
+        )
     return tuple(lots)
 
 
@@ -146,16 +150,21 @@ def reorder_for(draw, pool: str, pool_tokens: int) -> Reorder:
 
 
 @st.composite
-def groups_for(draw, start: date, days: int, pools: tuple[str, ...],
-               products: tuple[str, ...], max_groups: int = 4, max_count: int = 4
-               ) -> tuple[Group, ...]:
+def groups_for(
+    draw,
+    start: date,
+    days: int,
+    pools: tuple[str, ...],
+    products: tuple[str, ...],
+    max_groups: int = 4,
+    max_count: int = 4,
+) -> tuple[Group, ...]:
     n = draw(st.integers(1, max_groups))
     groups = []
     for i in range(n):
         named = draw(st.booleans())
         count = 1 if named else draw(st.integers(1, max_count))
-        chosen = draw(st.lists(st.sampled_from(products), min_size=1, max_size=len(products),
-                               unique=True))
+        chosen = draw(st.lists(st.sampled_from(products), min_size=1, max_size=len(products), unique=True))
         uses = []
         for product in chosen:
             left_open = draw(st.one_of(st.none(), probabilities()))
@@ -168,20 +177,22 @@ def groups_for(draw, start: date, days: int, pools: tuple[str, ...],
             b = draw(st.integers(a, days + 3))
             active_from = start + timedelta(days=a) if draw(st.booleans()) else None
             active_to = start + timedelta(days=b) if draw(st.booleans()) else None
-        groups.append(Group(
-            name=f"p{i}@example.com" if named else f"g{i}",
-            products=tuple(uses),
-            count=count,
-            named=named,
-            start_hour=draw(start_hours()),
-            session_hours=draw(session_hours()),
-            left_open=draw(probabilities()),
-            idle_awareness=draw(st.booleans()),
-            variation=draw(st.one_of(st.just(0.0), st.floats(0.05, 1.5))),
-            active_from=active_from,
-            active_to=active_to,
-            pool=draw(st.sampled_from(pools)),
-        ))
+        groups.append(
+            Group(
+                name=f"p{i}@example.com" if named else f"g{i}",
+                products=tuple(uses),
+                count=count,
+                named=named,
+                start_hour=draw(start_hours()),
+                session_hours=draw(session_hours()),
+                left_open=draw(probabilities()),
+                idle_awareness=draw(st.booleans()),
+                variation=draw(st.one_of(st.just(0.0), st.floats(0.05, 1.5))),
+                active_from=active_from,
+                active_to=active_to,
+                pool=draw(st.sampled_from(pools)),
+            )
+        )
     return tuple(groups)
 
 
@@ -193,17 +204,23 @@ def events_for(draw, start: date, days: int, groups: tuple[Group, ...]) -> tuple
         b = draw(st.integers(a, days + 5))
         names = None
         if draw(st.booleans()):
-            names = tuple(draw(st.lists(st.sampled_from([g.name for g in groups]), min_size=1,
-                                        unique=True)))
+            names = tuple(draw(st.lists(st.sampled_from([g.name for g in groups]), min_size=1, unique=True)))
         multiplier = draw(st.one_of(st.sampled_from([0.0, 2.0, 10.0]), st.floats(0.0, 3.0)))
-        events.append(Event(f"event-{i}", start + timedelta(days=a), start + timedelta(days=b),
-                            multiplier, names))
+        events.append(
+            Event(f"event-{i}", start + timedelta(days=a), start + timedelta(days=b), multiplier, names)
+        )
     return tuple(events)
 
 
 @st.composite
-def scenarios(draw, min_days: int = 5, max_days: int = 60, max_groups: int = 4, max_count: int = 4,
-              reorders: bool = True) -> Scenario:
+def scenarios(
+    draw,
+    min_days: int = 5,
+    max_days: int = 60,
+    max_groups: int = 4,
+    max_count: int = 4,
+    reorders: bool = True,
+) -> Scenario:
     """A random valid scenario (what `parse_scenario` could have produced)."""
     start = draw(st.dates(FIRST_START, LAST_START))
     days = draw(st.integers(min_days, max_days))
@@ -211,8 +228,10 @@ def scenarios(draw, min_days: int = 5, max_days: int = 60, max_groups: int = 4, 
     calendar = draw(calendars(start, days))
     n_pools = draw(st.integers(1, 2))
     pool_names = POOL_NAMES[:n_pools]
-    pools = tuple(Pool(name, draw(st.one_of(st.just(Threshold(percent=Fraction(20))), thresholds())))
-                  for name in pool_names)
+    pools = tuple(
+        Pool(name, draw(st.one_of(st.just(Threshold(percent=Fraction(20))), thresholds())))
+        for name in pool_names
+    )
     n_products = draw(st.integers(1, 3))
     product_names = PRODUCT_NAMES[:n_products]
     products = {name: draw(st.integers(1, 12)) for name in product_names}

@@ -13,22 +13,30 @@ import pytest
 from conftest import solo
 from scipy import stats as sps
 
-from flexsim.advise import advise, csv_text, pool_cost
+from flexsim.analysis.advise import advise, csv_text, pool_cost
 from flexsim.api import simulate
 from flexsim.cli import main
-from flexsim.model import Costs, Group, Lot, Normal, ProductUse
+from flexsim.scenario.model import Costs, Group, Lot, Normal, ProductUse
 
 BIG = (Lot("big", date(2026, 1, 1), 10_000_000, 3.0, date(2027, 1, 1), price_given=True),)
 
 
 def office(*uses: tuple[str, float]):
     """Named people, each using Revit on `days_per_week` at 10:00 for 6 hours, all of 2026."""
-    groups = tuple(Group(name, (ProductUse("Revit", dpw),), named=True,
-                         start_hour=Normal(10.0, 0.0), session_hours=Normal(6.0, 0.0))
-                   for name, dpw in uses)
+    groups = tuple(
+        Group(
+            name,
+            (ProductUse("Revit", dpw),),
+            named=True,
+            start_hour=Normal(10.0, 0.0),
+            session_hours=Normal(6.0, 0.0),
+        )
+        for name, dpw in uses
+    )
     sc = solo(lots=BIG)
-    return replace(sc, groups=groups, subscriptions={"Revit": 2985.0},
-                   costs=Costs(blocked_day=600.0, token_price=3.0))
+    return replace(
+        sc, groups=groups, subscriptions={"Revit": 2985.0}, costs=Costs(blocked_day=600.0, token_price=3.0)
+    )
 
 
 def person(data: dict, name: str) -> dict:
@@ -79,8 +87,9 @@ def test_plan_saving_is_the_paired_difference_of_two_simulations():
 def test_people_on_subscription_use_no_tokens_and_leave_others_alone():
     sc = office(("daily", 4.0), ("rare", 0.5))
     plain = simulate(sc, runs=5, seed=2, keep_seats=True)
-    moved = simulate(replace(sc, on_subscription=frozenset({("daily", "Revit")})), runs=5, seed=2,
-                     keep_seats=True)
+    moved = simulate(
+        replace(sc, on_subscription=frozenset({("daily", "Revit")})), runs=5, seed=2, keep_seats=True
+    )
     for a, b in zip(plain.records, moved.records, strict=True):
         assert b.seat_tokens[0] == 0 and a.seat_tokens[0] > 0
         assert b.seat_tokens[1] == a.seat_tokens[1]  # the other person is untouched (CRN)
@@ -94,16 +103,29 @@ def test_advise_cli(tmp_path, capsys):
         "lots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
         "users:\n  - group: heavy\n    count: 2\n    products: {Revit: {days_per_week: 4}}\n"
         "  - name: kim@x.example\n    products: {Revit: {days_per_week: 0.5}, AutoCAD: 1}\n"
-        "subscriptions: {Revit: 2985}\ncosts: {blocked_day: 600}\nsimulation: {runs: 30, seed: 5}\n")
+        "subscriptions: {Revit: 2985}\ncosts: {blocked_day: 600}\nsimulation: {runs: 30, seed: 5}\n"
+    )
     out, table = tmp_path / "a.json", tmp_path / "a.csv"
     assert main(["advise", str(path), "--json", str(out), "--csv", str(table)]) == 0
     data = json.loads(out.read_text())
-    keys = {"person", "group", "product", "days_per_year", "flex_cost_per_year",
-            "subscription_price", "probability_subscription_cheaper", "recommendation"}
+    keys = {
+        "person",
+        "group",
+        "product",
+        "days_per_year",
+        "flex_cost_per_year",
+        "subscription_price",
+        "probability_subscription_cheaper",
+        "recommendation",
+    }
     assert all(keys <= set(p) for p in data["people"])
     names = {(p["person"], p["group"], p["product"]) for p in data["people"]}
-    assert names == {("heavy-1", "heavy", "Revit"), ("heavy-2", "heavy", "Revit"),
-                     ("kim@x.example", None, "Revit"), ("kim@x.example", None, "AutoCAD")}
+    assert names == {
+        ("heavy-1", "heavy", "Revit"),
+        ("heavy-2", "heavy", "Revit"),
+        ("kim@x.example", None, "Revit"),
+        ("kim@x.example", None, "AutoCAD"),
+    }
     autocad = next(p for p in data["people"] if p["product"] == "AutoCAD")
     assert autocad["recommendation"] == "flex" and autocad["subscription_price"] is None
     for key in ("cost_before", "cost_after", "saving"):
@@ -117,7 +139,8 @@ def test_advise_cli(tmp_path, capsys):
 def test_seasonality_moves_days_between_months_not_the_yearly_cost():
     """The same expected yearly days squeezed into January to March: the yearly Flex cost and
     advice are unchanged (within Monte Carlo error), the monthly view shows the difference."""
-    from flexsim.plan import Plan
+    from flexsim.engine.plan import Plan
+
     flat = office(("busy", 1.0))  # p = 0.2 on every workday of 2026
     plan = Plan(flat)
     spring = int((plan.workday_month < 3).sum())  # workdays in January to March
@@ -151,18 +174,21 @@ def test_advise_chart(tmp_path):
     path.write_text(
         "start: 2026-01-01\ndays: 60\nlots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
         "users:\n  - group: heavy\n    count: 3\n    products: {Revit: {days_per_week: 4}}\n"
-        "subscriptions: {Revit: 2985}\nsimulation: {runs: 10, seed: 5}\n")
+        "subscriptions: {Revit: 2985}\nsimulation: {runs: 10, seed: 5}\n"
+    )
     chart = tmp_path / "a.png"
     assert main(["advise", str(path), "--chart", str(chart), "--quiet"]) == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_threshold_from_the_scenario_and_the_command_line(tmp_path, capsys):
-    base = ("start: 2026-01-01\nend: 2026-12-31\n"
-            "lots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
-            "users:\n  - name: edge\n    products: {Revit: {days_per_week: 1.95}}\n"
-            "    start_hour: {mean: 10, sd: 0}\n    session_hours: {mean: 6, sd: 0}\n"
-            "subscriptions: {Revit: 2985}\nsimulation: {runs: 200, seed: 5}\n")
+    base = (
+        "start: 2026-01-01\nend: 2026-12-31\n"
+        "lots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
+        "users:\n  - name: edge\n    products: {Revit: {days_per_week: 1.95}}\n"
+        "    start_hour: {mean: 10, sd: 0}\n    session_hours: {mean: 6, sd: 0}\n"
+        "subscriptions: {Revit: 2985}\nsimulation: {runs: 200, seed: 5}\n"
+    )
     # About 102 expected days against a break-even of 99.5: a subscription is cheaper in most
     # runs, but not in 95% of them.
     loose, strict = tmp_path / "loose.yaml", tmp_path / "strict.yaml"
@@ -183,8 +209,9 @@ def test_threshold_from_the_scenario_and_the_command_line(tmp_path, capsys):
 
 def test_best_bundle_shrinks_when_heavy_users_move():
     sc = office(("daily", 4.0), ("often", 3.5), ("rare", 0.5))
-    sc = replace(sc, lots=(Lot("bundle", date(2026, 1, 1), 100_000, 3.0, date(2027, 1, 1),
-                               price_given=True),))
+    sc = replace(
+        sc, lots=(Lot("bundle", date(2026, 1, 1), 100_000, 3.0, date(2027, 1, 1), price_given=True),)
+    )
     data = advise(sc, runs=40, seed=2, lot="bundle", sizes=list(range(500, 6001, 250)))
     assert len(data["plan"]["move_to_subscription"]) == 2
     best = data["plan"]["best_bundle"]

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flexsim.backtest import backtest
 from flexsim.cli import main
-from flexsim.export import read_usage, usage_csv_text
-from flexsim.model import Group, ProductUse, Scenario
-from flexsim.synth import synthesize
+from flexsim.history.backtest import backtest
+from flexsim.history.synth import synthesize
+from flexsim.history.usage_export import read_usage, usage_csv_text
+from flexsim.scenario.model import Group, ProductUse, Scenario
 
 SAMPLE = Path("scenarios/firm-history-usage.csv")
 SUMMARY_KEYS = {"mean", "sd", "p05", "p50", "p95", "mean_ci95"}
@@ -61,12 +61,15 @@ def test_folds_report_each_split_and_the_coverage(tmp_path: Path, capsys) -> Non
     assert "Coverage: the actual total was inside P10-P90 in" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    ([], "backtest needs --split DATE or --folds K"),
-    (["--split", "2026-07-01", "--folds", 3], "backtest needs --split DATE or --folds K"),
-    (["--split", "2025-01-01"], "--split 2025-01-01 must lie after the first usage date (2025-11-03)"),
-    (["--folds", 400], "--folds 400: the history has room for"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "backtest needs --split DATE or --folds K"),
+        (["--split", "2026-07-01", "--folds", 3], "backtest needs --split DATE or --folds K"),
+        (["--split", "2025-01-01"], "--split 2025-01-01 must lie after the first usage date (2025-11-03)"),
+        (["--folds", 400], "--folds 400: the history has room for"),
+    ],
+)
 def test_bad_backtest_options_exit_2(capsys, argv: list[object], message: str) -> None:
     assert call(["backtest", SAMPLE, *argv]) == 2
     err = capsys.readouterr().err
@@ -80,11 +83,17 @@ def coverage(folds: int, runs: int) -> tuple[float, np.ndarray]:
     for k in range(folds):
         rng = np.random.default_rng(1000 + k)
         groups = tuple(
-            Group(f"p{i}@firm.example", (ProductUse("Revit", float(rng.uniform(0.3, 4))),)
-                  + ((ProductUse("AutoCAD", float(rng.uniform(0.2, 2))),) if i % 2 else ()), named=True)
-            for i in range(12))
-        truth = Scenario("truth", date(2026, 1, 1), date(2026, 6, 30), {"Revit": 10, "AutoCAD": 7},
-                         lots=(), groups=groups)
+            Group(
+                f"p{i}@firm.example",
+                (ProductUse("Revit", float(rng.uniform(0.3, 4))),)
+                + ((ProductUse("AutoCAD", float(rng.uniform(0.2, 2))),) if i % 2 else ()),
+                named=True,
+            )
+            for i in range(12)
+        )
+        truth = Scenario(
+            "truth", date(2026, 1, 1), date(2026, 6, 30), {"Revit": 10, "AutoCAD": 7}, lots=(), groups=groups
+        )
         records = synthesize(truth, seed=k).records
         path = Path(f"fold-{k}.csv")
         path.write_text(usage_csv_text(records, "current"))

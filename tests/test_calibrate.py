@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flexsim.calibrate import SHORT_HISTORY, calibrate
 from flexsim.cli import main
-from flexsim.export import read_usage
-from flexsim.scenario import load_scenario, parse_scenario
+from flexsim.history.calibrate import SHORT_HISTORY, calibrate
+from flexsim.history.usage_export import read_usage
+from flexsim.scenario.loader import load_scenario, parse_scenario
 
 RATES = {"Revit": 10, "AutoCAD": 7, "Civil 3D": 9, "Tool X": 3}
 
@@ -40,9 +40,12 @@ def firm(people: int = 30, seed: int = 4, seasonality: str = "", end: str = "202
         truth.update({(name, product): dpw for product, dpw in uses.items()})
         products = ", ".join(f"{k}: {v}" for k, v in uses.items())
         lines.append(f"  - {{name: {name}, pool: {team}, products: {{{products}}}}}")
-    text = (f"start: 2026-01-01\nend: {end}\nproducts: {{Tool X: 3}}\n"
-            f"pools: [{{name: Arch}}, {{name: Civil}}]\nlots: []\nusers:\n" + "\n".join(lines)
-            + f"\n{seasonality}\nsimulation: {{seed: {seed}}}\n")
+    text = (
+        f"start: 2026-01-01\nend: {end}\nproducts: {{Tool X: 3}}\n"
+        f"pools: [{{name: Arch}}, {{name: Civil}}]\nlots: []\nusers:\n"
+        + "\n".join(lines)
+        + f"\n{seasonality}\nsimulation: {{seed: {seed}}}\n"
+    )
     return text, truth
 
 
@@ -106,8 +109,11 @@ def test_every_naming_style_calibrates_alike(tmp_path: Path, style: str) -> None
     other = calibrate(read_usage(synth(tmp_path, text, style, f"{style}.csv")))
 
     def uses(result):
-        return {(p.name, u.product): (u.days_per_week, u.days_used, u.workdays)
-                for p in result.fit.people for u in p.uses}
+        return {
+            (p.name, u.product): (u.days_per_week, u.days_used, u.workdays)
+            for p in result.fit.people
+            for u in p.uses
+        }
 
     assert uses(other) == uses(current)
     assert other.fit.rates == current.fit.rates
@@ -118,8 +124,10 @@ def test_the_scenario_runs_as_written_with_and_without_packs(tmp_path: Path, cap
     text, _ = firm(people=6, end="2026-06-30")
     usage = synth(tmp_path, text)
     packs = tmp_path / "packs.csv"
-    packs.write_text("name,date,tokens,price,pool\nFY26 Arch,2026-01-02,5000,2.75,Arch\n"
-                     "FY26 Civil,2026-01-02,3000,2.75,Civil\nNext Arch,2026-08-01,2000,3.00,Arch\n")
+    packs.write_text(
+        "name,date,tokens,price,pool\nFY26 Arch,2026-01-02,5000,2.75,Arch\n"
+        "FY26 Civil,2026-01-02,3000,2.75,Civil\nNext Arch,2026-08-01,2000,3.00,Arch\n"
+    )
     for extra in ([], ["--packs", packs]):
         out = tmp_path / "c.yaml"
         assert call(["calibrate", usage, "-o", out, *extra]) == 0
@@ -139,11 +147,20 @@ def export(tmp_path: Path, rows: list[str], header: str = "Team,Email,Product,Da
 
 
 def test_packs_are_replayed_through_the_history_in_draw_order(tmp_path: Path) -> None:
-    usage = export(tmp_path, ["T,a@x.example,Revit,2026-01-05,10", "T,a@x.example,Revit,2026-01-06,10",
-                              "T,a@x.example,Revit,2026-01-07,10", "T,a@x.example,Revit,2026-02-02,10"])
+    usage = export(
+        tmp_path,
+        [
+            "T,a@x.example,Revit,2026-01-05,10",
+            "T,a@x.example,Revit,2026-01-06,10",
+            "T,a@x.example,Revit,2026-01-07,10",
+            "T,a@x.example,Revit,2026-02-02,10",
+        ],
+    )
     packs = tmp_path / "packs.csv"
-    packs.write_text("name,date,tokens,price,expires\nsmall,2026-01-01,25,3.00,2026-06-01\n"
-                     "big,2026-01-01,100,2.75,\nlater,2026-02-01,50,2.75,\nfuture,2026-03-01,500,2.75,\n")
+    packs.write_text(
+        "name,date,tokens,price,expires\nsmall,2026-01-01,25,3.00,2026-06-01\n"
+        "big,2026-01-01,100,2.75,\nlater,2026-02-01,50,2.75,\nfuture,2026-03-01,500,2.75,\n"
+    )
     result = calibrate(read_usage(usage), str(packs))
     sc = parse_scenario(result.text, "c.yaml")
     # small (ends first) takes 10 + 10 + 5; big the other 5 and, after small ran dry, 10 more.
@@ -154,16 +171,27 @@ def test_packs_are_replayed_through_the_history_in_draw_order(tmp_path: Path) ->
     assert parse_scenario(calibrate(read_usage(usage), str(packs)).text, "c").lots[0].tokens == 60
 
 
-@pytest.mark.parametrize(("packs", "fragment"), [
-    ("name,price\nA,2.75\n", "packs.csv: row 1: no date column: a packs file has the columns name, date"),
-    ("name,date,tokens,pool\nA,2026-01-01,100,Tx\n", "row 2: pool 'Tx' is not a team of the export "
-                                                     "(teams: T, U); did you mean 'T'?"),
-    ("name,date,tokens\nA,2026-01-01,100\n", "row 2: no pool: the export has several teams (T, U)"),
-    ("name,date,tokens,pool\nA,2028-01-01,100,T\n", "row 2: the date 2028-01-01 is after the forecast ends"),
-    ("name,date,tokens,pool\nA,2026-01-01,0,T\n", "row 2: tokens is 0"),
-    ("name,date,tokens,pool\nA,2026-01-01,100,T\nA,2026-02-01,100,T\n", "row 3: pack name 'A' is already"),
-    ("name,date,tokens,price,pool\nA,2026-01-01,100,cheap,T\n", "row 2: price is 'cheap'"),
-])
+@pytest.mark.parametrize(
+    ("packs", "fragment"),
+    [
+        ("name,price\nA,2.75\n", "packs.csv: row 1: no date column: a packs file has the columns name, date"),
+        (
+            "name,date,tokens,pool\nA,2026-01-01,100,Tx\n",
+            "row 2: pool 'Tx' is not a team of the export (teams: T, U); did you mean 'T'?",
+        ),
+        ("name,date,tokens\nA,2026-01-01,100\n", "row 2: no pool: the export has several teams (T, U)"),
+        (
+            "name,date,tokens,pool\nA,2028-01-01,100,T\n",
+            "row 2: the date 2028-01-01 is after the forecast ends",
+        ),
+        ("name,date,tokens,pool\nA,2026-01-01,0,T\n", "row 2: tokens is 0"),
+        (
+            "name,date,tokens,pool\nA,2026-01-01,100,T\nA,2026-02-01,100,T\n",
+            "row 3: pack name 'A' is already",
+        ),
+        ("name,date,tokens,price,pool\nA,2026-01-01,100,cheap,T\n", "row 2: price is 'cheap'"),
+    ],
+)
 def test_bad_packs_files_are_one_line_and_exit_2(tmp_path: Path, capsys, packs: str, fragment: str) -> None:
     usage = export(tmp_path, ["T,a@x.example,Revit,2026-01-05,10", "U,b@x.example,Revit,2026-01-06,10"])
     path = tmp_path / "packs.csv"
@@ -176,10 +204,17 @@ def test_bad_packs_files_are_one_line_and_exit_2(tmp_path: Path, capsys, packs: 
 
 
 def test_notes_short_histories_catalogue_differences_and_zero_token_days(tmp_path: Path, capsys) -> None:
-    rows = [f"T,old@x.example,Revit,2026-{m:02d}-{d:02d},{t}" for m in range(1, 7) for d, t in
-            ((5, 12), (6, 12), (7, 0))]  # Revit at 12 (the catalogue says 10); 0-token days count
-    rows += ["T,new@x.example,Revit,2026-06-01,12", "T,new@x.example,Revit,2026-06-03,0",
-             "T,last@x.example,Revit,2026-06-07,12", "T,old@x.example,Viewer,2026-06-01,0"]
+    rows = [
+        f"T,old@x.example,Revit,2026-{m:02d}-{d:02d},{t}"
+        for m in range(1, 7)
+        for d, t in ((5, 12), (6, 12), (7, 0))
+    ]  # Revit at 12 (the catalogue says 10); 0-token days count
+    rows += [
+        "T,new@x.example,Revit,2026-06-01,12",
+        "T,new@x.example,Revit,2026-06-03,0",
+        "T,last@x.example,Revit,2026-06-07,12",
+        "T,old@x.example,Viewer,2026-06-01,0",
+    ]
     out = tmp_path / "c.yaml"
     assert call(["calibrate", export(tmp_path, rows), "-o", out]) == 0
     err = capsys.readouterr().err
@@ -199,8 +234,12 @@ def test_notes_short_histories_catalogue_differences_and_zero_token_days(tmp_pat
 
 
 def test_a_user_in_two_teams_is_one_person_in_the_team_with_most_rows(tmp_path: Path, capsys) -> None:
-    rows = ["T,a@x.example,Revit,2026-01-05,10", "T,a@x.example,Revit,2026-01-06,10",
-            "U,a@x.example,AutoCAD,2026-01-07,7", "U,b@x.example,AutoCAD,2026-01-07,7"]
+    rows = [
+        "T,a@x.example,Revit,2026-01-05,10",
+        "T,a@x.example,Revit,2026-01-06,10",
+        "U,a@x.example,AutoCAD,2026-01-07,7",
+        "U,b@x.example,AutoCAD,2026-01-07,7",
+    ]
     result = calibrate(read_usage(export(tmp_path, rows)))
     a = next(p for p in result.fit.people if p.name == "a@x.example")
     assert a.pool == "T" and {u.product for u in a.uses} == {"Revit", "AutoCAD"}
@@ -241,7 +280,8 @@ def test_users_of_never_charged_products_only_are_left_out(tmp_path: Path, capsy
 def test_with_one_team_a_pack_needs_no_pool(tmp_path: Path) -> None:
     usage = export(tmp_path, ["Studio,a@x.example,Revit,2026-01-05,10"])
     packs = tmp_path / "packs.csv"
-    packs.write_text("name, date, tokens, price, pool\n"
-                     "A, 2026-01-01, 100, 2.75,\nB, 2026-03-01, 50, 3, main\n")
+    packs.write_text(
+        "name, date, tokens, price, pool\nA, 2026-01-01, 100, 2.75,\nB, 2026-03-01, 50, 3, main\n"
+    )
     sc = parse_scenario(calibrate(read_usage(usage), str(packs)).text, "c.yaml")
     assert [(lot.name, lot.tokens, lot.pool) for lot in sc.lots] == [("A", 90, "Studio"), ("B", 50, "Studio")]

@@ -17,11 +17,29 @@ SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
 SMALL = ROOT / "scenarios" / "small-studio.yaml"
 
 SUMMARY_KEYS = {"mean", "sd", "p05", "p50", "p95", "mean_ci95"}
-POOL_KEYS = {"run_out_probability", "run_out_date", "tokens_consumed", "tokens_expired",
-             "tokens_remaining", "blocked_days", "spend"}
-CSV_COLUMNS = ["run", "pool", "tokens_purchased", "tokens_consumed", "tokens_expired",
-               "tokens_remaining", "launches", "charges", "blocked_launches", "blocked_days",
-               "run_out_date", "spend"]
+POOL_KEYS = {
+    "run_out_probability",
+    "run_out_date",
+    "tokens_consumed",
+    "tokens_expired",
+    "tokens_remaining",
+    "blocked_days",
+    "spend",
+}
+CSV_COLUMNS = [
+    "run",
+    "pool",
+    "tokens_purchased",
+    "tokens_consumed",
+    "tokens_expired",
+    "tokens_remaining",
+    "launches",
+    "charges",
+    "blocked_launches",
+    "blocked_days",
+    "run_out_date",
+    "spend",
+]
 
 
 def call(argv: list[str]) -> int:
@@ -81,7 +99,8 @@ def test_run_every_shipped_scenario(path, tmp_path, capsys):
     assert set(CSV_COLUMNS) <= set(rows[0])
     pools = list(data["pools"])
     assert sorted((int(r["run"]), r["pool"]) for r in rows) == sorted(
-        (run, pool) for run in range(4) for pool in pools)
+        (run, pool) for run in range(4) for pool in pools
+    )
     for row in rows:
         purchased, consumed, expired, remaining = (int(row[k]) for k in CSV_COLUMNS[2:6])
         assert purchased == consumed + expired + remaining
@@ -91,9 +110,11 @@ def test_run_every_shipped_scenario(path, tmp_path, capsys):
     for pool, s in data["pools"].items():
         mine = [r for r in rows if r["pool"] == pool]
         assert s["run_out_probability"] == pytest.approx(
-            sum(r["run_out_date"] != "" for r in mine) / len(mine))
+            sum(r["run_out_date"] != "" for r in mine) / len(mine)
+        )
         assert s["tokens_consumed"]["mean"] == pytest.approx(
-            sum(int(r["tokens_consumed"]) for r in mine) / len(mine))
+            sum(int(r["tokens_consumed"]) for r in mine) / len(mine)
+        )
 
 
 def _outputs(tmp_path: Path, name: str, *extra) -> tuple[dict, str]:
@@ -198,10 +219,17 @@ def test_validate(tmp_path, capsys):
         assert "OK" in out and str(path) in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["--runs", 0], ["--runs", -3], ["--runs", "many"], ["--workers", 0], ["--seed", -1],
-    ["--engine", "warp"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--runs", 0],
+        ["--runs", -3],
+        ["--runs", "many"],
+        ["--workers", 0],
+        ["--seed", -1],
+        ["--engine", "warp"],
+    ],
+)
 def test_bad_options_exit_2(argv, tmp_path, capsys):
     out = tmp_path / "o.json"
     assert call(["run", SMALL, *argv, "--json", out]) == 2
@@ -212,8 +240,19 @@ def test_bad_options_exit_2(argv, tmp_path, capsys):
 
 def test_unwritable_output_is_a_clean_error(tmp_path, capsys):
     out_json = tmp_path / "o.json"
-    code = call(["run", SMALL, "--runs", 2, "--quiet", "--json", out_json,
-                 "--runs-csv", tmp_path / "missing" / "runs.csv"])
+    code = call(
+        [
+            "run",
+            SMALL,
+            "--runs",
+            2,
+            "--quiet",
+            "--json",
+            out_json,
+            "--runs-csv",
+            tmp_path / "missing" / "runs.csv",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert "Traceback" not in captured.err and "runs.csv" in captured.err
@@ -223,9 +262,11 @@ def test_unwritable_output_is_a_clean_error(tmp_path, capsys):
 
 def test_long_lead_zero_cascade_runs_from_the_command_line(tmp_path, capsys):
     path = tmp_path / "cascade.yaml"
-    path.write_text("start: 2027-01-04\ndays: 5\nlots:\n  - {date: 2027-01-04, tokens: 30}\n"
-                    "purchasing:\n  reorder: {below: 5000, tokens: 1, lead_days: 0}\n"
-                    "users:\n  - name: a\n    products: {Revit: 5}\n")
+    path.write_text(
+        "start: 2027-01-04\ndays: 5\nlots:\n  - {date: 2027-01-04, tokens: 30}\n"
+        "purchasing:\n  reorder: {below: 5000, tokens: 1, lead_days: 0}\n"
+        "users:\n  - name: a\n    products: {Revit: 5}\n"
+    )
     try:
         code = call(["run", path, "--runs", 1, "--quiet"])
     except RecursionError:
@@ -235,16 +276,37 @@ def test_long_lead_zero_cascade_runs_from_the_command_line(tmp_path, capsys):
 
 def test_python_dash_m_flexsim(tmp_path):
     out = tmp_path / "o.json"
-    done = subprocess.run([sys.executable, "-m", "flexsim", "run", str(SMALL), "--runs", "3",
-                           "--seed", "1", "--json", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flexsim",
+            "run",
+            str(SMALL),
+            "--runs",
+            "3",
+            "--seed",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "main" in done.stdout
     assert json.loads(out.read_text())["runs"] == 3
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD_HEAD + BAD["unknown product"][1])
-    done = subprocess.run([sys.executable, "-m", "flexsim", "run", str(bad), "--json", str(out) + "2"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "flexsim", "run", str(bad), "--json", str(out) + "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and str(bad) in done.stderr
     assert "Traceback" not in done.stderr

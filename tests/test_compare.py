@@ -1,4 +1,4 @@
-"""`flexsim.compare`: scenarios on common random numbers, compared run by run."""
+"""`flexsim.analysis.compare`: scenarios on common random numbers, compared run by run."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from flexsim.analysis.compare import MEASURES, PEOPLE_DIFFER, CompareError, compare, table_text
+from flexsim.analysis.optimize import evaluate
 from flexsim.api import simulate
-from flexsim.compare import MEASURES, PEOPLE_DIFFER, CompareError, compare, table_text
-from flexsim.model import Costs, Group, Lot, Normal, Pool, ProductUse, Scenario
-from flexsim.optimize import evaluate
-from flexsim.records import POOL_COUNTERS
-from flexsim.scenario import load_scenario
+from flexsim.engine.records import POOL_COUNTERS
+from flexsim.scenario.loader import load_scenario
+from flexsim.scenario.model import Costs, Group, Lot, Normal, Pool, ProductUse, Scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 PAIR = [SCENARIOS / "one-big-bundle.yaml", SCENARIOS / "start-small.yaml"]
@@ -30,14 +30,26 @@ def bundle(tokens: int, *, blocked_day: float | None = 500.0, **changes) -> Scen
     quarter's use, so some runs run out. No session outlasts its 24-hour window (6 h +- 2 h,
     idle-aware when left open), so every block is a refused launch, never a refused renewal.
     """
-    group = Group(name="designers", products=(ProductUse("Revit", 2.5),), count=6,
-                  start_hour=Normal(9.0, 1.0), session_hours=Normal(6.0, 2.0), left_open=0.1,
-                  variation=0.4)
+    group = Group(
+        name="designers",
+        products=(ProductUse("Revit", 2.5),),
+        count=6,
+        start_hour=Normal(9.0, 1.0),
+        session_hours=Normal(6.0, 2.0),
+        left_open=0.1,
+        variation=0.4,
+    )
     start = date(2027, 1, 1)
-    sc = Scenario(name=f"{tokens} tokens", start=start, end=date(2027, 3, 31),
-                  products={"Revit": 10}, groups=(group,),
-                  lots=(Lot("Q1 pack", start, tokens, 2.75, date(2028, 1, 1), price_given=True),),
-                  costs=Costs(blocked_day=blocked_day), source=f"<{tokens} tokens>")
+    sc = Scenario(
+        name=f"{tokens} tokens",
+        start=start,
+        end=date(2027, 3, 31),
+        products={"Revit": 10},
+        groups=(group,),
+        lots=(Lot("Q1 pack", start, tokens, 2.75, date(2028, 1, 1), price_given=True),),
+        costs=Costs(blocked_day=blocked_day),
+        source=f"<{tokens} tokens>",
+    )
     return dataclasses.replace(sc, **changes)
 
 
@@ -104,8 +116,9 @@ def test_costs_are_those_of_simulate_and_of_optimize():
 
 
 def test_unpriced_blocked_days_cost_nothing_and_are_reported():
-    result = compare([bundle(900, blocked_day=None), bundle(1500, blocked_day=None)], runs=20,
-                     seed=1, per_run=True)
+    result = compare(
+        [bundle(900, blocked_day=None), bundle(1500, blocked_day=None)], runs=20, seed=1, per_run=True
+    )
     assert all(not e["blocked_days_priced"] for e in result["scenarios"])
     assert any("not priced" in note for note in result["notes"])
     for label in result["per_run"]:
@@ -141,14 +154,25 @@ def test_the_shipped_pair_runs_and_gives_every_key():
     result = compare(scenarios, runs=40, seed=5, progress=ticks.append)
     assert ticks == [40, 40]
     assert json.loads(json.dumps(result, allow_nan=False)) == result
-    assert {"runs", "seed", "baseline", "baseline_label", "baseline_file", "pools", "same_people",
-            "warning", "people_differences", "notes", "scenarios", "differences"} <= set(result)
+    assert {
+        "runs",
+        "seed",
+        "baseline",
+        "baseline_label",
+        "baseline_file",
+        "pools",
+        "same_people",
+        "warning",
+        "people_differences",
+        "notes",
+        "scenarios",
+        "differences",
+    } <= set(result)
     assert (result["runs"], result["seed"]) == (40, 5)
     assert result["baseline"] == scenarios[0].name and result["baseline_label"] == "one-big-bundle"
     assert result["same_people"] and result["warning"] is None and result["notes"] == []
     for entry in result["scenarios"]:
-        assert {"name", "label", "file", "blocked_day", "blocked_days_priced", "total",
-                "pools"} <= set(entry)
+        assert {"name", "label", "file", "blocked_day", "blocked_days_priced", "total", "pools"} <= set(entry)
         assert entry["blocked_days_priced"] and list(entry["pools"]) == ["main"]
         total = entry["total"]
         for key, _, _ in MEASURES:
@@ -185,6 +209,7 @@ def test_needs_two_scenarios():
 
 def test_compare_from_the_command_line(tmp_path, capsys):
     from flexsim.cli import main
+
     out = tmp_path / "cmp.json"
     args = ["compare", "scenarios/one-big-bundle.yaml", "scenarios/start-small.yaml", "--runs", "30"]
     assert main([*args, "--json", str(out)]) == 0
@@ -197,12 +222,16 @@ def test_compare_from_the_command_line(tmp_path, capsys):
     assert out2.read_text() == out.read_text()
 
 
-@pytest.mark.parametrize("files, words", [
-    (["scenarios/one-big-bundle.yaml"], "at least two"),
-    (["scenarios/one-big-bundle.yaml", "scenarios/two-teams.yaml"], "pools"),
-])
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        (["scenarios/one-big-bundle.yaml"], "at least two"),
+        (["scenarios/one-big-bundle.yaml", "scenarios/two-teams.yaml"], "pools"),
+    ],
+)
 def test_compare_bad_input_is_one_line(tmp_path, capsys, files, words):
     from flexsim.cli import main
+
     out = tmp_path / "x.json"
     assert main(["compare", *files, "--runs", "5", "--json", str(out)]) == 2
     err = capsys.readouterr().err

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import examples, scenarios, seeds
 
-from flexsim import engine_fast, engine_simpy
 from flexsim.api import simulate
-from flexsim.behaviour import draw_behaviour
-from flexsim.plan import Plan
-from flexsim.scenario import load_scenario
+from flexsim.engine import engine_fast, engine_simpy
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.plan import Plan
+from flexsim.scenario.loader import load_scenario
 
 SCENARIO_FILES = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -52,8 +52,7 @@ def test_engines_give_identical_records(scenario, seed, runs):
 def test_engines_agree_on_long_busy_runs(scenario, seed):
     """Longer horizons, so pools run dry, top-ups arrive and packs expire within a run."""
     plan = Plan(scenario)
-    for a, b in zip(simpy_records(plan, seed, range(3)), fast_records(plan, seed, range(3)),
-                    strict=True):
+    for a, b in zip(simpy_records(plan, seed, range(3)), fast_records(plan, seed, range(3)), strict=True):
         assert_same(a, b, plan, "simpy vs fast")
 
 
@@ -118,8 +117,7 @@ def test_simulate_keep_seats_and_defaults():
     plain = simulate(scenario, runs=3, seed=2)
     kept = simulate(scenario, runs=3, seed=2, keep_seats=True)
     assert all(r.seat_tokens is None for r in plain.records)
-    assert all(r.seat_tokens is not None and len(r.seat_tokens) == kept.plan.n_seats
-               for r in kept.records)
+    assert all(r.seat_tokens is not None and len(r.seat_tokens) == kept.plan.n_seats for r in kept.records)
     for a, b in zip(plain.records, kept.records, strict=True):
         assert a.same_as(b)
     # The file's runs and seed are the defaults.
@@ -136,8 +134,7 @@ def test_engines_agree_day_by_day(scenario, seed):
     tokens per month and product, and those add up to the run's own totals."""
     plan = Plan(scenario)
     runs = [0, 1, 2]
-    slow = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run, track=True)
-            for run in runs]
+    slow = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run, track=True) for run in runs]
     fast = engine_fast.simulate_fast(plan, seed, runs, detail=False, track=True)
     plain = fast_direct(plan, seed, runs)
     for a, b, c in zip(slow, fast, plain, strict=True):
@@ -152,5 +149,4 @@ def test_engines_agree_day_by_day(scenario, seed):
             assert a.daily_consumed[p].sum() == a.get("tokens_consumed", p)
             assert (a.daily_balance[p] >= 0).all()
         assert a.month_product_tokens.sum() == a.seat_tokens.sum() == b.seat_tokens.sum()
-        assert a.month_product_tokens.sum() == sum(a.get("tokens_consumed", p)
-                                                   for p in range(plan.n_pools))
+        assert a.month_product_tokens.sum() == sum(a.get("tokens_consumed", p) for p in range(plan.n_pools))

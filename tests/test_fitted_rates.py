@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from flexsim.behaviour import draw_behaviour
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.plan import Plan
 from flexsim.errors import ScenarioError
-from flexsim.model import Group, History, Lot, ProductUse, Scenario
-from flexsim.plan import Plan
-from flexsim.scenario import load_scenario
+from flexsim.scenario.loader import load_scenario
+from flexsim.scenario.model import Group, History, Lot, ProductUse, Scenario
 
 BASE = """\
 start: 2027-01-01
@@ -33,8 +33,11 @@ def load(tmp_path: Path, products: str) -> Scenario:
 
 
 def test_history_is_read_beside_days_per_week(tmp_path: Path) -> None:
-    sc = load(tmp_path, "      Revit: {days_per_week: 2.4, history: {days_used: 41, workdays: 87}}\n"
-                        "      AutoCAD: {days_per_week: 1}\n")
+    sc = load(
+        tmp_path,
+        "      Revit: {days_per_week: 2.4, history: {days_used: 41, workdays: 87}}\n"
+        "      AutoCAD: {days_per_week: 1}\n",
+    )
     revit, autocad = sc.groups[0].products
     assert revit.history == History(41, 87) and revit.days_per_week == 2.4
     assert autocad.history is None
@@ -44,14 +47,17 @@ def test_history_is_read_beside_days_per_week(tmp_path: Path) -> None:
 KEY = "users[0].products.Revit.history"
 
 
-@pytest.mark.parametrize(("history", "path", "fragment"), [
-    ("{days_used: 50, workdays: 40}", KEY + ".days_used", "more than workdays 40"),
-    ("{days_used: -1, workdays: 40}", KEY + ".days_used", ">= 0"),
-    ("{days_used: 2.5, workdays: 40}", KEY + ".days_used", "whole"),
-    ("{days_used: 3}", KEY + ".workdays", "missing required key"),
-    ("{days_used: 3, workdays: 9, weeks: 2}", KEY + ".weeks", "valid keys"),
-    ("41", KEY, "expected a mapping {days_used, workdays}"),
-])
+@pytest.mark.parametrize(
+    ("history", "path", "fragment"),
+    [
+        ("{days_used: 50, workdays: 40}", KEY + ".days_used", "more than workdays 40"),
+        ("{days_used: -1, workdays: 40}", KEY + ".days_used", ">= 0"),
+        ("{days_used: 2.5, workdays: 40}", KEY + ".days_used", "whole"),
+        ("{days_used: 3}", KEY + ".workdays", "missing required key"),
+        ("{days_used: 3, workdays: 9, weeks: 2}", KEY + ".weeks", "valid keys"),
+        ("41", KEY, "expected a mapping {days_used, workdays}"),
+    ],
+)
 def test_bad_history_is_one_located_line(tmp_path: Path, history: str, path: str, fragment: str) -> None:
     with pytest.raises(ScenarioError) as info:
         load(tmp_path, f"      Revit: {{days_per_week: 1, history: {history}}}\n")
@@ -60,10 +66,15 @@ def test_bad_history_is_one_located_line(tmp_path: Path, history: str, path: str
 
 
 def year(uses_a: tuple[ProductUse, ...], people: int = 5) -> Scenario:
-    groups = (Group("a", uses_a, count=people),
-              Group("b", (ProductUse("AutoCAD", 2.5),), count=people))
-    return Scenario("history", date(2027, 1, 1), date(2027, 12, 31), {"Revit": 10, "AutoCAD": 7},
-                    lots=(Lot("p", date(2027, 1, 1), 1000, 3.0, date(2028, 1, 1)),), groups=groups)
+    groups = (Group("a", uses_a, count=people), Group("b", (ProductUse("AutoCAD", 2.5),), count=people))
+    return Scenario(
+        "history",
+        date(2027, 1, 1),
+        date(2027, 12, 31),
+        {"Revit": 10, "AutoCAD": 7},
+        lots=(Lot("p", date(2027, 1, 1), 1000, 3.0, date(2028, 1, 1)),),
+        groups=groups,
+    )
 
 
 GRIDS = ("launched", "chargeable", "start_grid", "in_use_end_grid", "charge_end_grid")
@@ -88,8 +99,10 @@ def test_history_factor_has_mean_one_and_the_spread_of_the_beta() -> None:
     sc = year((ProductUse("Revit", 1.0, history=history),), people=400)
     plan = Plan(sc)
     cols = np.flatnonzero(plan.person_group[plan.seat_person] == 0)
-    p = np.concatenate([draw_behaviour(plan, 3, run).launched[:, cols].sum(axis=0)
-                        for run in range(5)]) / plan.n_workdays
+    p = (
+        np.concatenate([draw_behaviour(plan, 3, run).launched[:, cols].sum(axis=0) for run in range(5)])
+        / plan.n_workdays
+    )
     assert abs(p.mean() - 0.2) < 0.01
     a, b = history.beta()
     beta_cv = sps.beta(a, b).std() / sps.beta(a, b).mean()
@@ -99,8 +112,7 @@ def test_history_factor_has_mean_one_and_the_spread_of_the_beta() -> None:
 
 def test_a_long_history_is_almost_certain_and_no_history_is_exact() -> None:
     sc = year((ProductUse("Revit", 1.0, history=History(20_000, 100_000)),), people=300)
-    exact = replace(sc, groups=(replace(sc.groups[0], products=(ProductUse("Revit", 1.0),)),
-                                sc.groups[1]))
+    exact = replace(sc, groups=(replace(sc.groups[0], products=(ProductUse("Revit", 1.0),)), sc.groups[1]))
     spread = []
     for scenario in (sc, exact):
         plan = Plan(scenario)

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import examples
 
-from flexsim.ledger import DAY, Pack, PoolLedger, TopUpPolicy
-from flexsim.model import Threshold
+from flexsim.engine.ledger import DAY, Pack, PoolLedger, TopUpPolicy
+from flexsim.scenario.model import Threshold
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -63,9 +63,12 @@ class Model:
 
     def _reorder(self, day: int) -> None:
         pol = self.policy
-        while (pol is not None and self.outstanding is None
-               and (pol.max_orders is None or self.orders < pol.max_orders)
-               and self.balance < pol.below.level(self.bought)):
+        while (
+            pol is not None
+            and self.outstanding is None
+            and (pol.max_orders is None or self.orders < pol.max_orders)
+            and self.balance < pol.below.level(self.bought)
+        ):
             self.orders += 1
             if pol.lead_days:
                 self.outstanding = pol.arrival_day(day)
@@ -110,8 +113,10 @@ class Model:
         if self.balance < rate:
             return False
         need = rate
-        order = sorted((p for p in self.packs if p.remaining > 0),
-                       key=lambda p: (p.expires_day, p.tokens, p.date_day, p.slot))
+        order = sorted(
+            (p for p in self.packs if p.remaining > 0),
+            key=lambda p: (p.expires_day, p.tokens, p.date_day, p.slot),
+        )
         for p in order:
             take = min(need, p.remaining)
             p.remaining -= take
@@ -134,46 +139,75 @@ def policies():
         if lead == 0 and max_orders is None and below.percent is not None:
             # Keep lead-0 cascades short (a long one hits the RecursionError bug, tested apart).
             below, tokens = Threshold(percent=min(below.percent, Fraction(50))), max(tokens, 60)
-        return TopUpPolicy(below, tokens, price, lead, max_orders,
-                           arrival_day=lambda d, lead=lead: d + lead + (d % 3),  # not just d + lead
-                           expiry_day=lambda d: d + 9)
+        return TopUpPolicy(
+            below,
+            tokens,
+            price,
+            lead,
+            max_orders,
+            arrival_day=lambda d, lead=lead: d + lead + (d % 3),  # not just d + lead
+            expiry_day=lambda d: d + 9,
+        )
+
     below = st.one_of(
         st.integers(0, 80).map(lambda t: Threshold(tokens=t)),
         st.integers(0, 90).map(lambda p: Threshold(percent=Fraction(p))),
     )
-    return st.builds(build, below, st.integers(20, 120), st.integers(0, 3),
-                     st.one_of(st.none(), st.integers(1, 3)), st.sampled_from([3.0, 3.5]))
+    return st.builds(
+        build,
+        below,
+        st.integers(20, 120),
+        st.integers(0, 3),
+        st.one_of(st.none(), st.integers(1, 3)),
+        st.sampled_from([3.0, 3.5]),
+    )
 
 
-alerts = st.one_of(st.integers(0, 100).map(lambda p: Threshold(percent=Fraction(p))),
-                   st.integers(0, 60).map(lambda t: Threshold(tokens=t)))
+alerts = st.one_of(
+    st.integers(0, 100).map(lambda p: Threshold(percent=Fraction(p))),
+    st.integers(0, 60).map(lambda t: Threshold(tokens=t)),
+)
 
-ops = st.lists(st.one_of(
-    st.tuples(st.just("advance"), st.integers(1, 3)),
-    st.tuples(st.just("receive"), st.integers(1, 60), st.integers(1, 8), st.integers(-3, 0)),
-    st.tuples(st.just("charge"), st.integers(1, 15), st.integers(0, DAY - 1)),
-    st.tuples(st.just("charge"), st.integers(1, 15), st.integers(0, DAY - 1)),
-), max_size=60)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("advance"), st.integers(1, 3)),
+        st.tuples(st.just("receive"), st.integers(1, 60), st.integers(1, 8), st.integers(-3, 0)),
+        st.tuples(st.just("charge"), st.integers(1, 15), st.integers(0, DAY - 1)),
+        st.tuples(st.just("charge"), st.integers(1, 15), st.integers(0, DAY - 1)),
+    ),
+    max_size=60,
+)
 
 
 def snapshot(ledger: PoolLedger):
-    return (ledger.balance, ledger.bought, ledger.consumed, ledger.expired, ledger.spend,
-            ledger.charges, ledger.alert_day, ledger.outstanding, ledger.orders,
-            ledger.topups_received,
-            [(p.slot, p.remaining, p.consumed, p.expired) for p in ledger.all_packs])
+    return (
+        ledger.balance,
+        ledger.bought,
+        ledger.consumed,
+        ledger.expired,
+        ledger.spend,
+        ledger.charges,
+        ledger.alert_day,
+        ledger.outstanding,
+        ledger.orders,
+        ledger.topups_received,
+        [(p.slot, p.remaining, p.consumed, p.expired) for p in ledger.all_packs],
+    )
 
 
 def compare(ledger: PoolLedger, model: Model) -> None:
     ledger.check_conservation()
     assert ledger.balance >= 0
     assert ledger.balance == model.balance
-    assert (ledger.bought, ledger.consumed, ledger.expired) == (model.bought, model.consumed,
-                                                                 model.expired)
+    assert (ledger.bought, ledger.consumed, ledger.expired) == (model.bought, model.consumed, model.expired)
     assert ledger.charges == model.charges
     assert ledger.spend == pytest.approx(model.spend)
     assert ledger.alert_day == model.alert_day
     assert (ledger.outstanding, ledger.orders, ledger.topups_received) == (
-        model.outstanding, model.orders, model.topups)
+        model.outstanding,
+        model.orders,
+        model.topups,
+    )
     mine = {p.slot: (p.remaining, p.consumed, p.expired) for p in model.packs}
     theirs = {p.slot: (p.remaining, p.consumed, p.expired) for p in ledger.all_packs}
     assert theirs == mine
@@ -196,6 +230,7 @@ def test_random_sequences_match_brute_force(alert, policy, operations):
         assert ledger.topups_received == len(ordered)
         assert arrival == policy.arrival_day(day)
         ordered.append(arrival)
+
     ledger.on_order = on_order
     day, t, slot = 0, 0, 0
     ok = False
@@ -246,16 +281,20 @@ def test_random_sequences_match_brute_force(alert, policy, operations):
             else:
                 assert ledger.orders == ledger.topups_received and not ordered
             just_checked = op[0] == "receive" or (op[0] == "charge" and ok)
-            if just_checked and ledger.outstanding is None and (
-                    policy.max_orders is None or ledger.orders < policy.max_orders):
+            if (
+                just_checked
+                and ledger.outstanding is None
+                and (policy.max_orders is None or ledger.orders < policy.max_orders)
+            ):
                 # A charge or an arrival below the threshold must have ordered.
                 assert ledger.balance >= policy.below.level(ledger.bought)
 
 
 @settings(max_examples=examples(200), **SETTINGS)
-@given(st.lists(st.tuples(st.integers(1, 40), st.integers(1, 5), st.integers(-5, 0)), min_size=1,
-                max_size=6),
-       st.lists(st.integers(1, 30), min_size=1, max_size=20))
+@given(
+    st.lists(st.tuples(st.integers(1, 40), st.integers(1, 5), st.integers(-5, 0)), min_size=1, max_size=6),
+    st.lists(st.integers(1, 30), min_size=1, max_size=20),
+)
 def test_draw_order_against_brute_force(packs, rates):
     """Charges at one instant take tokens in draw order, possibly across several packs."""
     ledger = PoolLedger(Threshold(percent=Fraction(0)))
@@ -316,7 +355,9 @@ def test_expiry_at_midnight_of_the_end_day():
     assert ledger.expire(3) == 20
     assert ledger.charge(10, 3 * DAY)
     assert {p.slot: (p.remaining, p.consumed, p.expired) for p in ledger.all_packs} == {
-        0: (0, 10, 20), 1: (20, 10, 0)}
+        0: (0, 10, 20),
+        1: (20, 10, 0),
+    }
     assert ledger.expire(3) == 0  # idempotent
     assert ledger.expire(10) == 20
     assert ledger.balance == 0 and ledger.expired == 40
@@ -350,8 +391,9 @@ def test_alert_can_fire_on_an_expiry():
 
 
 def _policy(below: Threshold, tokens=100, lead=2, max_orders=None, price=3.5):
-    return TopUpPolicy(below, tokens, price, lead, max_orders,
-                       arrival_day=lambda d: d + lead, expiry_day=lambda d: d + 365)
+    return TopUpPolicy(
+        below, tokens, price, lead, max_orders, arrival_day=lambda d: d + lead, expiry_day=lambda d: d + 365
+    )
 
 
 def test_reorder_only_when_strictly_below():
@@ -384,9 +426,11 @@ def test_reorder_percent_of_tokens_bought_so_far():
 
 
 def test_reorder_respects_max_orders_and_lead_zero_delivers_at_once():
-    ledger = PoolLedger(Threshold(percent=Fraction(0)),
-                        _policy(Threshold(tokens=15), tokens=10, lead=0, max_orders=2),
-                        first_topup_slot=7)
+    ledger = PoolLedger(
+        Threshold(percent=Fraction(0)),
+        _policy(Threshold(tokens=15), tokens=10, lead=0, max_orders=2),
+        first_topup_slot=7,
+    )
     ledger.receive(Pack(0, 20, 0, 100, 20), 0)
     assert ledger.charge(10, 5 * DAY + 1)  # 10 < 15: top-up 1 at once (20), not below 15 any more
     assert ledger.topups_received == 1 and ledger.orders == 1 and ledger.balance == 20
@@ -401,8 +445,7 @@ def test_reorder_respects_max_orders_and_lead_zero_delivers_at_once():
 
 
 def test_lead_zero_top_ups_cascade_until_not_below():
-    ledger = PoolLedger(Threshold(percent=Fraction(0)),
-                        _policy(Threshold(tokens=100), tokens=30, lead=0))
+    ledger = PoolLedger(Threshold(percent=Fraction(0)), _policy(Threshold(tokens=100), tokens=30, lead=0))
     ledger.receive(Pack(0, 20, 0, 100, 20), 0)  # 20 < 100 on arrival: 3 top-ups at once
     assert ledger.topups_received == 3 and ledger.balance == 110
     assert ledger.charge(20, 10)  # 90: one more
@@ -410,8 +453,7 @@ def test_lead_zero_top_ups_cascade_until_not_below():
 
 
 def test_long_lead_zero_cascade_does_not_crash():
-    ledger = PoolLedger(Threshold(percent=Fraction(0)),
-                        _policy(Threshold(tokens=5000), tokens=1, lead=0))
+    ledger = PoolLedger(Threshold(percent=Fraction(0)), _policy(Threshold(tokens=5000), tokens=1, lead=0))
     ledger.receive(Pack(0, 30, 0, 100, 30), 0)
     assert ledger.balance >= 5000
     ledger.check_conservation()

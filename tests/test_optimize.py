@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from strategies import examples, scenarios, seeds
 
-from flexsim import engine_fast
+from flexsim.analysis.optimize import OptimizeError, evaluate, parse_sizes, recommend
 from flexsim.cli import main
-from flexsim.model import Costs, Lot
-from flexsim.optimize import OptimizeError, evaluate, parse_sizes, recommend
-from flexsim.plan import Plan
-from flexsim.sweep import SizeSweep
+from flexsim.engine import engine_fast
+from flexsim.engine.plan import Plan
+from flexsim.engine.sweep import SizeSweep
+from flexsim.scenario.model import Costs, Lot
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -30,8 +30,7 @@ def test_sweep_equals_each_size_simulated_alone(scenario, seed, data):
     """Following a leader and breaking away when short gives exactly the solo runs."""
     plan = Plan(scenario)
     slot = data.draw(st.integers(0, len(scenario.lots) - 1), label="lot")
-    sizes = data.draw(st.lists(st.integers(1, 3000), min_size=1, max_size=4, unique=True),
-                      label="sizes")
+    sizes = data.draw(st.lists(st.integers(1, 3000), min_size=1, max_size=4, unique=True), label="sizes")
     runs = [0, 3, 4]
     lot = scenario.lots[slot]
     per_size = SizeSweep(plan, seed, runs, slot, sizes, [lot.price] * len(sizes)).run()
@@ -53,12 +52,15 @@ def _price_gap(scenario, alone_plan, slot, price):
     return gap
 
 
-@pytest.mark.parametrize("text, sizes", [
-    ("500:2000:500", [500, 1000, 1500, 2000]),
-    ("500:1900:500", [500, 1000, 1500]),
-    ("3000,1000, 2000", [1000, 2000, 3000]),
-    ("700", [700]),
-])
+@pytest.mark.parametrize(
+    "text, sizes",
+    [
+        ("500:2000:500", [500, 1000, 1500, 2000]),
+        ("500:1900:500", [500, 1000, 1500]),
+        ("3000,1000, 2000", [1000, 2000, 3000]),
+        ("700", [700]),
+    ],
+)
 def test_parse_sizes(text, sizes):
     assert parse_sizes(text) == sizes
 
@@ -71,9 +73,15 @@ def test_parse_sizes_rejects(text):
 
 def newsvendor(people=12, p=0.25, blocked_day=500.0, price=3.0):
     """Twelve Revit users, each launching on a workday with probability p at 10:00 for 6 h."""
-    sc = solo(days_per_week=5 * p, count=people, start=date(2026, 1, 1), end=date(2026, 12, 31),
-              lots=(Lot("bundle", date(2026, 1, 1), 1000, price, date(2027, 1, 1), price_given=True),))
+    sc = solo(
+        days_per_week=5 * p,
+        count=people,
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        lots=(Lot("bundle", date(2026, 1, 1), 1000, price, date(2027, 1, 1), price_given=True),),
+    )
     from dataclasses import replace
+
     return replace(sc, costs=Costs(blocked_day=blocked_day))
 
 
@@ -128,30 +136,57 @@ def test_optimize_cli(tmp_path, capsys):
         "lots: [{name: bundle, date: 2026-01-01, tokens: 1000, price: 3}]\n"
         "users:\n  - group: g\n    count: 12\n    products: {Revit: {days_per_week: 1.25}}\n"
         "    start_hour: {mean: 10, sd: 0}\n    session_hours: {mean: 6, sd: 0}\n"
-        "costs: {blocked_day: 500}\nsimulation: {runs: 50, seed: 1}\n")
+        "costs: {blocked_day: 500}\nsimulation: {runs: 50, seed: 1}\n"
+    )
     out = tmp_path / "opt.json"
-    assert main(["optimize", str(path), "--lot", "bundle", "--sizes", "7000:8000:500",
-                 "--json", str(out)]) == 0
+    assert (
+        main(["optimize", str(path), "--lot", "bundle", "--sizes", "7000:8000:500", "--json", str(out)]) == 0
+    )
     data = json.loads(out.read_text())
     assert data["objective"] == "cost"
-    keys = {"tokens", "expected_cost", "cost_ci95", "run_out_probability", "expected_expired",
-            "expected_blocked_days"}
+    keys = {
+        "tokens",
+        "expected_cost",
+        "cost_ci95",
+        "run_out_probability",
+        "expected_expired",
+        "expected_blocked_days",
+    }
     assert keys <= set(data["recommended"])
     assert [c["tokens"] for c in data["candidates"]] == [7000, 7500, 8000]
     assert all(keys <= set(c) for c in data["candidates"])
     assert "recommended" in capsys.readouterr().out
     # Same seed, more workers: the same file.
     out2 = tmp_path / "opt2.json"
-    assert main(["optimize", str(path), "--lot", "bundle", "--sizes", "7000:8000:500",
-                 "--json", str(out2), "--workers", "2", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "optimize",
+                str(path),
+                "--lot",
+                "bundle",
+                "--sizes",
+                "7000:8000:500",
+                "--json",
+                str(out2),
+                "--workers",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert out2.read_text() == out.read_text()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--lot", "nope", "--sizes", "100:200:100"], "no such pack"),
-    (["--lot", "bundle", "--sizes", "x"], "--sizes"),
-    (["--lot", "bundle", "--sizes", "100:200:100", "--objective", "cost"], "costs.blocked_day"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--lot", "nope", "--sizes", "100:200:100"], "no such pack"),
+        (["--lot", "bundle", "--sizes", "x"], "--sizes"),
+        (["--lot", "bundle", "--sizes", "100:200:100", "--objective", "cost"], "costs.blocked_day"),
+    ],
+)
 def test_optimize_bad_input(tmp_path, capsys, args, words):
     path = tmp_path / "s.yaml"
     path.write_text("start: 2026-01-01\ndays: 10\nlots: [{name: bundle, date: 2026-01-01, tokens: 100}]\n")
@@ -164,9 +199,11 @@ def test_optimize_bad_input(tmp_path, capsys, args, words):
 
 def test_optimize_refuses_a_pack_held_at_start(tmp_path, capsys):
     path = tmp_path / "held.yaml"
-    path.write_text("start: 2027-01-01\ndays: 30\n"
-                    "lots: [{name: old, date: 2026-06-01, tokens: 100}]\n"
-                    "costs: {blocked_day: 100}\n")
+    path.write_text(
+        "start: 2027-01-01\ndays: 30\n"
+        "lots: [{name: old, date: 2026-06-01, tokens: 100}]\n"
+        "costs: {blocked_day: 100}\n"
+    )
     assert main(["optimize", str(path), "--lot", "old", "--sizes", "100:300:100"]) == 2
     err = capsys.readouterr().err
     assert "held at start" in err and len(err.strip().splitlines()) == 1
@@ -179,20 +216,25 @@ def test_sizes_message_names_the_real_problem():
 
 # -- metamorphic properties ------------------------------------------------------------------
 
+
 def _recommended(sc, sizes, runs=150, seed=6):
     return recommend(evaluate(sc, "bundle", sizes, runs=runs, seed=seed), "cost", 0.05)["tokens"]
 
 
 def test_a_dearer_blocked_day_never_lowers_the_recommended_size():
     from dataclasses import replace
+
     sizes = list(range(7000, 8600, 50))
-    chosen = [_recommended(replace(newsvendor(), costs=Costs(blocked_day=c)), sizes)
-              for c in (40.0, 100.0, 500.0, 5000.0)]
+    chosen = [
+        _recommended(replace(newsvendor(), costs=Costs(blocked_day=c)), sizes)
+        for c in (40.0, 100.0, 500.0, 5000.0)
+    ]
     assert chosen == sorted(chosen)
 
 
 def test_scaling_every_price_and_cost_keeps_the_cost_optimal_size():
     from dataclasses import replace
+
     base = newsvendor(blocked_day=300.0, price=3.0)
     scaled = replace(newsvendor(blocked_day=300.0 * 7, price=3.0 * 7))
     sizes = list(range(7200, 8400, 40))
@@ -203,16 +245,26 @@ def _steady_team(lead: int):
     """Five people on Revit every workday at 10:00 for 6 h: 50 tokens a workday, no chance."""
     from dataclasses import replace
 
-    from flexsim.model import Reorder, Threshold
-    sc = solo(count=5, days_per_week=5.0, start=date(2027, 1, 4), end=date(2027, 4, 30),
-              lots=(Lot("bundle", date(2027, 1, 4), 500, 3.0, date(2028, 1, 4), price_given=True),))
-    return replace(sc, costs=Costs(blocked_day=500.0),
-                   reorders=(Reorder("main", Threshold(tokens=0), 500, lead, None, 3.0),))
+    from flexsim.scenario.model import Reorder, Threshold
+
+    sc = solo(
+        count=5,
+        days_per_week=5.0,
+        start=date(2027, 1, 4),
+        end=date(2027, 4, 30),
+        lots=(Lot("bundle", date(2027, 1, 4), 500, 3.0, date(2028, 1, 4), price_given=True),),
+    )
+    return replace(
+        sc,
+        costs=Costs(blocked_day=500.0),
+        reorders=(Reorder("main", Threshold(tokens=0), 500, lead, None, 3.0),),
+    )
 
 
 def _best_level(lead: int) -> int:
-    from flexsim.model import Threshold
-    from flexsim.optimize import reorder_variants
+    from flexsim.analysis.optimize import reorder_variants
+    from flexsim.scenario.model import Threshold
+
     sc = _steady_team(lead)
     levels = [Threshold(tokens=t) for t in range(0, 501, 25)]
     policies = reorder_variants(sc, "main", levels, [500])
@@ -229,9 +281,28 @@ def test_a_longer_lead_time_never_lowers_the_best_reorder_level():
 def test_policy_search_from_the_command_line(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out, chart = tmp_path / "p.json", tmp_path / "p.png"
-    assert main(["optimize", "scenarios/two-teams.yaml", "--reorder-below", "10%,25%",
-                 "--reorder-tokens", "500,1000", "--pool", "buildings", "--runs", "20",
-                 "--json", str(out), "--chart", str(chart), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "optimize",
+                "scenarios/two-teams.yaml",
+                "--reorder-below",
+                "10%,25%",
+                "--reorder-tokens",
+                "500,1000",
+                "--pool",
+                "buildings",
+                "--runs",
+                "20",
+                "--json",
+                str(out),
+                "--chart",
+                str(chart),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.read_text())
     assert len(data["candidates"]) == 4
     assert {c["reorder_below"] for c in data["candidates"]} == {"10%", "25%"}
@@ -244,18 +315,53 @@ def test_policy_search_from_the_command_line(tmp_path, capsys):
 def test_size_chart_and_joint_search(tmp_path):
     pytest.importorskip("matplotlib")
     chart = tmp_path / "s.png"
-    assert main(["optimize", "scenarios/small-studio.yaml", "--lot", "FY27 bundle",
-                 "--sizes", "5500,6500", "--reorder-below", "10%", "--reorder-tokens", "500",
-                 "--runs", "20", "--chart", str(chart), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "optimize",
+                "scenarios/small-studio.yaml",
+                "--lot",
+                "FY27 bundle",
+                "--sizes",
+                "5500,6500",
+                "--reorder-below",
+                "10%",
+                "--reorder-tokens",
+                "500",
+                "--runs",
+                "20",
+                "--chart",
+                str(chart),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_missing_matplotlib_is_one_clear_line(monkeypatch, tmp_path, capsys):
     import sys
+
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     chart = tmp_path / "c.png"
-    assert main(["optimize", "scenarios/small-studio.yaml", "--lot", "FY27 bundle",
-                 "--sizes", "6000", "--runs", "5", "--chart", str(chart)]) == 2
+    assert (
+        main(
+            [
+                "optimize",
+                "scenarios/small-studio.yaml",
+                "--lot",
+                "FY27 bundle",
+                "--sizes",
+                "6000",
+                "--runs",
+                "5",
+                "--chart",
+                str(chart),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "flexsim[report]" in err and len(err.strip().splitlines()) == 1
     assert not chart.exists()

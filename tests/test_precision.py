@@ -12,7 +12,7 @@ from scipy import stats as sps
 
 from flexsim.api import precise_enough, simulate
 from flexsim.cli import main
-from flexsim.model import Lot
+from flexsim.scenario.model import Lot
 
 N = 12 * 261  # launch chances in 2026: twelve people, every workday
 P = 0.25
@@ -21,8 +21,11 @@ SIZE = 7950  # tokens: enough for 795 charges of 10
 
 def binomial_pool():
     """Run-out happens exactly when the year's launches N ~ Binomial(N, P) exceed 795."""
-    sc = solo(count=12, days_per_week=5 * P,
-              lots=(Lot("pack", date(2026, 1, 1), SIZE, 3.0, date(2027, 1, 1), price_given=True),))
+    sc = solo(
+        count=12,
+        days_per_week=5 * P,
+        lots=(Lot("pack", date(2026, 1, 1), SIZE, 3.0, date(2027, 1, 1), price_given=True),),
+    )
     return replace(sc, runs=5000, seed=13)
 
 
@@ -38,7 +41,7 @@ def test_precision_reaches_its_target_on_an_exact_case():
     assert abs(got["run_out_probability"] - exact_out) < 2 * precision
     assert abs(got["tokens_consumed"]["mean"] - exact_used) < 2 * precision * exact_used
     # It stopped at the first checkpoint that met the rule, and those runs are the plain runs.
-    assert not precise_enough(res.records[:res.runs - 100], res.plan, precision)
+    assert not precise_enough(res.records[: res.runs - 100], res.plan, precision)
     plain = simulate(sc, runs=res.runs, seed=13)
     assert all(a.same_as(b) for a, b in zip(res.records, plain.records, strict=True))
 
@@ -49,12 +52,17 @@ def test_precision_is_the_same_with_more_workers(tmp_path):
         "start: 2026-01-01\nend: 2026-06-30\n"
         "lots: [{name: pack, date: 2026-01-01, tokens: 3800}]\n"
         "users:\n  - group: g\n    count: 12\n    products: {Revit: {days_per_week: 1.25}}\n"
-        "simulation: {runs: 3000, seed: 3}\n")
+        "simulation: {runs: 3000, seed: 3}\n"
+    )
     outs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}.json"
-        assert main(["run", str(path), "--precision", "0.05", "--workers", workers,
-                     "--json", str(out), "--quiet"]) == 0
+        assert (
+            main(
+                ["run", str(path), "--precision", "0.05", "--workers", workers, "--json", str(out), "--quiet"]
+            )
+            == 0
+        )
         outs.append(out.read_text())
     assert outs[0] == outs[1]
     data = json.loads(outs[0])

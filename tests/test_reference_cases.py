@@ -13,13 +13,13 @@ import pytest
 from conftest import WORKDAYS_2026, both, fast_direct, simpy_records, solo
 from scipy import stats
 
-from flexsim import engine_fast, engine_simpy
 from flexsim.api import simulate
-from flexsim.behaviour import Behaviour, empty_grids
-from flexsim.ledger import DAY
-from flexsim.model import Calendar, Event, Lot, Pool, Reorder, Threshold
-from flexsim.plan import Plan
-from flexsim.usage import LAUNCH, RENEWAL, Seat
+from flexsim.engine import engine_fast, engine_simpy
+from flexsim.engine.behaviour import Behaviour, empty_grids
+from flexsim.engine.ledger import DAY
+from flexsim.engine.plan import Plan
+from flexsim.engine.seat import LAUNCH, RENEWAL, Seat
+from flexsim.scenario.model import Calendar, Event, Lot, Pool, Reorder, Threshold
 
 H = 3600
 MON = date(2026, 1, 5)
@@ -139,8 +139,14 @@ def test_blocked_renewal_ends_the_session_and_counts():
     assert r.get("blocked_launches") == 2  # Mon 5, Tue 6
     assert r.get("run_out_day") == 4
     # In use (a 40-hour session) when the renewal is refused: counted as blocked.
-    busy = one(solo(session=40.0, lots=[lot(10, bought=date(2026, 1, 2))], start=date(2026, 1, 2),
-                    end=date(2026, 1, 3)))
+    busy = one(
+        solo(
+            session=40.0,
+            lots=[lot(10, bought=date(2026, 1, 2))],
+            start=date(2026, 1, 2),
+            end=date(2026, 1, 3),
+        )
+    )
     assert busy.get("charges") == 1
     assert busy.get("blocked_renewals") == 1 and busy.get("blocked_launches") == 0
     assert busy.get("blocked_days") == 1
@@ -215,8 +221,14 @@ def hand_behaviour(plan: Plan, cells) -> Behaviour:
         grids["charge_end_grid"][wd, seat] = charge_end
         seats.append(seat)
     launches = np.bincount(plan.seat_pool[seats], minlength=plan.n_pools).astype(np.int64)
-    return Behaviour(grids["launched"], grids["chargeable"], grids["start_grid"],
-                     grids["in_use_end_grid"], grids["charge_end_grid"], launches)
+    return Behaviour(
+        grids["launched"],
+        grids["chargeable"],
+        grids["start_grid"],
+        grids["in_use_end_grid"],
+        grids["charge_end_grid"],
+        launches,
+    )
 
 
 def run_hand(plan: Plan, cells):
@@ -227,12 +239,15 @@ def run_hand(plan: Plan, cells):
     return a
 
 
-@pytest.mark.parametrize(("wed", "charges"), [
-    (None, 2),  # Mon 08:00 and the renewal Tue 08:00: 14 tokens
-    ((7 * H + 30 * 60, 7 * H + 50 * 60), 2),  # Wed 07:30-07:50 is inside Tue 08:00's window
-    ((7 * H + 30 * 60, 9 * H), 3),  # ... but still in use at Wed 08:00: renewed then
-    ((8 * H, 9 * H), 3),  # launched exactly at the window end: charged again
-])
+@pytest.mark.parametrize(
+    ("wed", "charges"),
+    [
+        (None, 2),  # Mon 08:00 and the renewal Tue 08:00: 14 tokens
+        ((7 * H + 30 * 60, 7 * H + 50 * 60), 2),  # Wed 07:30-07:50 is inside Tue 08:00's window
+        ((7 * H + 30 * 60, 9 * H), 3),  # ... but still in use at Wed 08:00: renewed then
+        ((8 * H, 9 * H), 3),  # launched exactly at the window end: charged again
+    ],
+)
 def test_e_autocad_example_through_both_engines(wed, charges):
     sc = solo(product="AutoCAD", days_per_week=0.0, start=MON, end=MON + timedelta(days=4))
     plan = Plan(sc)
@@ -248,8 +263,13 @@ def test_e_autocad_example_through_both_engines(wed, charges):
 def test_e_renewal_timing_decides_blocking():
     # 7 tokens on Monday, 7 more arrive at 00:00 Tuesday. The Tuesday 07:00 launch is free (in
     # Monday's window) and the renewal at 08:00 is covered by the second pack.
-    sc = solo(product="AutoCAD", days_per_week=0.0, start=MON, end=MON + timedelta(days=1),
-              lots=[lot(7, bought=MON, name="a"), lot(7, bought=MON + timedelta(days=1), name="b")])
+    sc = solo(
+        product="AutoCAD",
+        days_per_week=0.0,
+        start=MON,
+        end=MON + timedelta(days=1),
+        lots=[lot(7, bought=MON, name="a"), lot(7, bought=MON + timedelta(days=1), name="b")],
+    )
     plan = Plan(sc)
     r = run_hand(plan, [(0, 0, 8 * H, 17 * H, 17 * H), (0, 1, DAY + 7 * H, DAY + 17 * H, DAY + 17 * H)])
     assert r.get("charges") == 2 and r.get("blocked_days") == 0
@@ -273,8 +293,12 @@ def test_f_draw_order_and_expiry_at_the_run_end():
     assert r.lot_consumed.tolist() == [0, 55, 45]
     # The two March packs expire at 00:00 on 1 March: exactly the run end, counted.
     assert r.lot_expired.tolist() == [0, 45, 0]
-    assert (r.get("tokens_purchased"), r.get("tokens_consumed"), r.get("tokens_expired"),
-            r.get("tokens_remaining")) == (160, 100, 45, 15)
+    assert (
+        r.get("tokens_purchased"),
+        r.get("tokens_consumed"),
+        r.get("tokens_expired"),
+        r.get("tokens_remaining"),
+    ) == (160, 100, 45, 15)
 
 
 def test_f_pack_unusable_from_00_00_of_its_end_date():
@@ -297,8 +321,11 @@ def test_f_held_pack_is_drawn_first_and_its_cost_is_sunk():
 
 
 def test_f_lot_bought_mid_horizon_and_at_the_run_end():
-    lots = [lot(20, bought=MON, name="a"), lot(50, bought=date(2026, 1, 8), name="b"),
-            lot(30, bought=date(2026, 1, 10), name="c")]  # 00:00 after the end: arrives, unused
+    lots = [
+        lot(20, bought=MON, name="a"),
+        lot(50, bought=date(2026, 1, 8), name="b"),
+        lot(30, bought=date(2026, 1, 10), name="c"),
+    ]  # 00:00 after the end: arrives, unused
     r = one(solo(lots=lots, start=MON, end=date(2026, 1, 9)))
     # Mon, Tue from a; Wed blocked; Thu, Fri from b.
     assert r.get("charges") == 4 and r.get("blocked_days") == 1 and r.get("run_out_day") == 2
@@ -315,8 +342,13 @@ FIVE = Threshold(tokens=5)
 
 
 def topup_case(lead: int, below: Threshold = FIVE, calendar=None, tokens=100):
-    sc = solo(lots=[lot(40, bought=MON, price=2.5)], start=MON, end=date(2026, 1, 16),
-              reorders=[Reorder("main", below, tokens, lead, None, 3.5)], calendar=calendar)
+    sc = solo(
+        lots=[lot(40, bought=MON, price=2.5)],
+        start=MON,
+        end=date(2026, 1, 16),
+        reorders=[Reorder("main", below, tokens, lead, None, 3.5)],
+        calendar=calendar,
+    )
     return one(sc)
 
 
@@ -364,8 +396,12 @@ def test_g_top_up_arriving_after_the_horizon_is_not_received():
 
 
 def test_g_max_orders():
-    sc = solo(lots=[lot(20, bought=MON)], start=MON, end=date(2026, 1, 30),
-              reorders=[Reorder("main", Threshold(tokens=10), 20, 1, 2, 3.0)])
+    sc = solo(
+        lots=[lot(20, bought=MON)],
+        start=MON,
+        end=date(2026, 1, 30),
+        reorders=[Reorder("main", Threshold(tokens=10), 20, 1, 2, 3.0)],
+    )
     r = one(sc)
     # Mon 10 (not below 10), Tue 0: order 1 -> Wed; Wed 10, Thu 0: order 2 -> Fri; Fri 10,
     # Mon 12 0: max_orders reached, Tue 13 blocked.
@@ -376,15 +412,23 @@ def test_g_max_orders():
 
 def test_reorder_after_an_expiry_empties_the_pool():
     old = lot(1000, bought=date(2025, 3, 1), expires=date(2026, 1, 7), name="old")
-    sc = solo(lots=[old], start=MON, end=date(2026, 1, 30),
-              reorders=[Reorder("main", Threshold(percent=20), 500, 2, None, 3.0)])
+    sc = solo(
+        lots=[old],
+        start=MON,
+        end=date(2026, 1, 30),
+        reorders=[Reorder("main", Threshold(percent=20), 500, 2, None, 3.0)],
+    )
     r = one(sc)
     assert r.get("topups") >= 1
 
 
 def test_long_lead_zero_cascade_through_the_engines():
-    sc = solo(lots=[lot(30, bought=MON)], start=MON, end=date(2026, 1, 9),
-              reorders=[Reorder("main", Threshold(tokens=5000), 1, 0, None, 3.0)])
+    sc = solo(
+        lots=[lot(30, bought=MON)],
+        start=MON,
+        end=date(2026, 1, 9),
+        reorders=[Reorder("main", Threshold(tokens=5000), 1, 0, None, 3.0)],
+    )
     r = one(sc)
     assert r.get("tokens_purchased") >= 5000
 
@@ -394,12 +438,22 @@ def test_long_lead_zero_cascade_through_the_engines():
 
 
 def test_pools_are_separate():
-    from flexsim.model import Group, Normal, ProductUse
+    from flexsim.scenario.model import Group, Normal, ProductUse
 
-    sc = solo(lots=[lot(20, bought=MON), lot(1000, bought=MON, pool="b", name="b")], start=MON,
-              end=date(2026, 1, 9), pools=(Pool("main"), Pool("b")))
-    g2 = Group("team b", (ProductUse("AutoCAD", 5.0),), count=2, start_hour=Normal(9.0, 0.0),
-               session_hours=Normal(1.0, 0.0), pool="b")
+    sc = solo(
+        lots=[lot(20, bought=MON), lot(1000, bought=MON, pool="b", name="b")],
+        start=MON,
+        end=date(2026, 1, 9),
+        pools=(Pool("main"), Pool("b")),
+    )
+    g2 = Group(
+        "team b",
+        (ProductUse("AutoCAD", 5.0),),
+        count=2,
+        start_hour=Normal(9.0, 0.0),
+        session_hours=Normal(1.0, 0.0),
+        pool="b",
+    )
     r = one(replace(sc, groups=sc.groups + (g2,)))
     assert r.get("charges", 0) == 2 and r.get("blocked_days", 0) == 3
     assert r.get("charges", 1) == 10 and r.get("tokens_consumed", 1) == 70
@@ -408,8 +462,11 @@ def test_pools_are_separate():
 
 def test_nobody_working_is_fine():
     sc = solo(lots=[lot(100, bought=MON)], start=MON, end=date(2026, 1, 9))
-    for case in (replace(sc, groups=()), replace(sc, calendar=Calendar(workdays=(5,))),
-                 replace(sc, calendar=Calendar(holidays=frozenset(MON + timedelta(k) for k in range(5))))):
+    for case in (
+        replace(sc, groups=()),
+        replace(sc, calendar=Calendar(workdays=(5,))),
+        replace(sc, calendar=Calendar(holidays=frozenset(MON + timedelta(k) for k in range(5)))),
+    ):
         r = one(case)
         assert (r.get("launches"), r.get("charges"), r.get("tokens_remaining")) == (0, 0, 100)
         for engine in ("simpy", "fast"):
@@ -424,8 +481,9 @@ def test_nobody_working_is_fine():
 def binomial_scenario(n_people: int, p: float):
     # 20 workdays (5-30 Jan 2026), one-hour sessions at 09:00: a launch is one charge, and no
     # window reaches the next day's launch.
-    return solo(count=n_people, days_per_week=5 * p, start_hour=9.0, session=1.0, start=MON,
-                end=date(2026, 1, 30))
+    return solo(
+        count=n_people, days_per_week=5 * p, start_hour=9.0, session=1.0, start=MON, end=date(2026, 1, 30)
+    )
 
 
 def test_h_binomial_demand_mean_and_variance():
@@ -485,9 +543,14 @@ def test_packs_held_at_start_set_off_no_checks():
     held = lot(100, bought=date(2025, 6, 1), name="held")
     bundle = lot(5000, bought=MON, name="bundle")
     for lots in ([held, bundle], [bundle, held]):
-        sc = solo(lots=lots, start=MON, end=date(2026, 1, 30), days_per_week=0.0,
-                  reorders=[Reorder("main", Threshold(tokens=1000), 500, 2, None, 3.0)],
-                  pools=(Pool("main", Threshold(tokens=1000)),))
+        sc = solo(
+            lots=lots,
+            start=MON,
+            end=date(2026, 1, 30),
+            days_per_week=0.0,
+            reorders=[Reorder("main", Threshold(tokens=1000), 500, 2, None, 3.0)],
+            pools=(Pool("main", Threshold(tokens=1000)),),
+        )
         r = one(sc)
         assert (r.get("topups"), r.get("alert_day"), r.get("tokens_purchased")) == (0, -1, 5100)
 
@@ -497,9 +560,14 @@ def test_simultaneous_arrivals_do_not_trigger_a_reorder():
     bundle = lot(5000, bought=MON, name="bundle")
     results = []
     for lots in ([small, bundle], [bundle, small]):
-        sc = solo(lots=lots, start=MON, end=date(2026, 1, 30), days_per_week=0.0,
-                  reorders=[Reorder("main", Threshold(tokens=1000), 500, 2, None, 3.0)],
-                  pools=(Pool("main", Threshold(tokens=1000)),))
+        sc = solo(
+            lots=lots,
+            start=MON,
+            end=date(2026, 1, 30),
+            days_per_week=0.0,
+            reorders=[Reorder("main", Threshold(tokens=1000), 500, 2, None, 3.0)],
+            pools=(Pool("main", Threshold(tokens=1000)),),
+        )
         r = one(sc)
         results.append((r.get("topups"), r.get("alert_day"), r.get("tokens_purchased")))
     assert results[0] == results[1] == (0, -1, 5100)
@@ -508,6 +576,12 @@ def test_simultaneous_arrivals_do_not_trigger_a_reorder():
 @pytest.mark.parametrize("days_per_week", [0.0, 5.0])
 def test_alert_when_held_packs_start_below_the_level(days_per_week):
     held = lot(900, bought=date(2025, 6, 1), name="held")
-    sc = solo(lots=[held], start=MON, end=date(2026, 1, 30), days_per_week=days_per_week,
-              pools=(Pool("main", Threshold(tokens=1500)),), active_from=date(2026, 1, 12))
+    sc = solo(
+        lots=[held],
+        start=MON,
+        end=date(2026, 1, 30),
+        days_per_week=days_per_week,
+        pools=(Pool("main", Threshold(tokens=1500)),),
+        active_from=date(2026, 1, 12),
+    )
     assert one(sc).get("alert_day") == 0

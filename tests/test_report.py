@@ -19,21 +19,20 @@ import numpy as np
 import pytest
 from conftest import solo
 
-from flexsim import engine_fast, engine_simpy
 from flexsim.api import load, simulate
-from flexsim.behaviour import draw_behaviour
-from flexsim.charts import REPORT_CHARTS
 from flexsim.cli import main
-from flexsim.model import Lot
-from flexsim.plan import Plan
+from flexsim.engine import engine_fast, engine_simpy
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.plan import Plan
+from flexsim.output.charts import REPORT_CHARTS
+from flexsim.scenario.model import Lot
 
 pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
 SMALL = ROOT / "scenarios" / "small-studio.yaml"
-DAILY_COLUMNS = ["pool", "date", "balance_mean", "balance_p10", "balance_p50", "balance_p90",
-                 "consumed_mean"]
+DAILY_COLUMNS = ["pool", "date", "balance_mean", "balance_p10", "balance_p50", "balance_p90", "consumed_mean"]
 
 
 def call(argv: list) -> int:
@@ -91,7 +90,7 @@ def png_size(blob: bytes) -> tuple[int, int]:
 
 
 def shown(value) -> str:
-    """How the page writes a JSON figure (mirrors flexsim.report's formats)."""
+    """How the page writes a JSON figure (mirrors flexsim.output.report's formats)."""
     if value is None:
         return "none"
     if isinstance(value, str):
@@ -105,11 +104,34 @@ def reports(tmp_path_factory):
     out = {}
     for path in SCENARIO_FILES:
         folder = tmp_path_factory.mktemp(path.stem)
-        files = {"dir": folder / "report", "daily": folder / "daily.csv",
-                 "json": folder / "run.json", "runs": folder / "runs.csv"}
-        assert call(["run", path, "--runs", 150, "--seed", 5, "--quiet", "--report", files["dir"],
-                     "--daily-csv", files["daily"], "--json", files["json"],
-                     "--runs-csv", files["runs"]]) == 0
+        files = {
+            "dir": folder / "report",
+            "daily": folder / "daily.csv",
+            "json": folder / "run.json",
+            "runs": folder / "runs.csv",
+        }
+        assert (
+            call(
+                [
+                    "run",
+                    path,
+                    "--runs",
+                    150,
+                    "--seed",
+                    5,
+                    "--quiet",
+                    "--report",
+                    files["dir"],
+                    "--daily-csv",
+                    files["daily"],
+                    "--json",
+                    files["json"],
+                    "--runs-csv",
+                    files["runs"],
+                ]
+            )
+            == 0
+        )
         out[path.stem] = files
     return out
 
@@ -125,9 +147,18 @@ def test_report_shows_the_json_figures(reports, name):
     assert json.loads(parsed.embedded) == data
     keys = {key for key, _, _ in parsed.figures}
     for pool in data["pools"]:
-        for key in ("run_out_probability", "run_out_date/p10", "run_out_date/p50",
-                    "run_out_date/p90", "alert_date/p50", "spend/mean", "blocked_days/mean",
-                    "tokens_expired/mean", "tokens_consumed/mean", "tokens_remaining/mean"):
+        for key in (
+            "run_out_probability",
+            "run_out_date/p10",
+            "run_out_date/p50",
+            "run_out_date/p90",
+            "alert_date/p50",
+            "spend/mean",
+            "blocked_days/mean",
+            "tokens_expired/mean",
+            "tokens_consumed/mean",
+            "tokens_remaining/mean",
+        ):
             assert f"pools/{pool}/{key}" in keys, f"{key} of pool {pool} not in the report"
     for i in range(len(data["lots"])):
         assert {f"lots/{i}/expired/mean", f"lots/{i}/expired_usd/mean"} <= keys
@@ -145,8 +176,10 @@ def test_report_shows_the_json_figures(reports, name):
         else:
             assert text == f"{truth:,.0f}", key
     # The headline answers come first, then the breakdowns, the charts and the assumptions.
-    order = [page.index(h) for h in ("Headline answers", "By product", "By group", "By person",
-                                     "<h2>Charts", "Assumptions")]
+    order = [
+        page.index(h)
+        for h in ("Headline answers", "By product", "By group", "By person", "<h2>Charts", "Assumptions")
+    ]
     assert order == sorted(order)
     assert f"{data['runs']:,} simulated runs" in page and f"seed {data['seed']}" in page
 
@@ -203,8 +236,13 @@ def test_daily_csv_agrees_with_the_runs(reports, name):
 def test_end_of_day_balances_counted_by_hand():
     """One person charged 10 tokens every workday from a 100-token pack: the balance at the end
     of each day is 100 - 10 x workdays so far, until it is empty; both engines note it."""
-    scenario = solo(product="Revit", days_per_week=5, session=1.0, end=date(2026, 1, 20),
-                    lots=(Lot("pack", date(2026, 1, 1), 100, 3.0, date(2027, 1, 1)),))
+    scenario = solo(
+        product="Revit",
+        days_per_week=5,
+        session=1.0,
+        end=date(2026, 1, 20),
+        lots=(Lot("pack", date(2026, 1, 1), 100, 3.0, date(2027, 1, 1)),),
+    )
     assert scenario.products["Revit"] == 10
     plan = Plan(scenario)
     behaviour = draw_behaviour(plan, 1, 0)
@@ -221,8 +259,7 @@ def test_runs_are_folded_in_and_dropped(tmp_path):
     """Day-by-day arrays are not kept per run; with --precision only the runs used count."""
     scenario = load(ROOT / "scenarios" / "two-teams.yaml")
     for workers in (1, 2):
-        results = simulate(scenario, runs=400, seed=3, workers=workers, track=True,
-                           precision=0.05)
+        results = simulate(scenario, runs=400, seed=3, workers=workers, track=True, precision=0.05)
         assert results.tracked.n == results.runs < 400
         assert all(r.daily_balance is None and r.seat_tokens is None for r in results.records)
         left = results.column("tokens_remaining", 0)
@@ -238,10 +275,24 @@ def test_report_is_the_same_for_any_workers_and_engine(tmp_path):
     for extra in (["--workers", 1], ["--workers", 2], ["--engine", "simpy"]):
         folder = tmp_path / "-".join(map(str, extra)).strip("-")
         folder.mkdir()
-        assert call(["run", SMALL, "--runs", 40, "--quiet", "--report", folder / "r",
-                     "--daily-csv", folder / "d.csv", *extra]) == 0
-        outs.append(((folder / "d.csv").read_bytes(),
-                     (folder / "r" / "report.html").read_bytes()))
+        assert (
+            call(
+                [
+                    "run",
+                    SMALL,
+                    "--runs",
+                    40,
+                    "--quiet",
+                    "--report",
+                    folder / "r",
+                    "--daily-csv",
+                    folder / "d.csv",
+                    *extra,
+                ]
+            )
+            == 0
+        )
+        outs.append(((folder / "d.csv").read_bytes(), (folder / "r" / "report.html").read_bytes()))
     assert outs[0] == outs[1] == outs[2]
 
 
@@ -294,8 +345,8 @@ def test_terminal_gets_tables_and_pipes_get_plain_text(tmp_path):
 def test_monthly_burn_intervals_are_the_t_intervals_of_the_runs():
     """The monthly burn's means and 95% intervals, kept as running sums, equal those computed
     from every run's figures with stats.mean_ci."""
-    from flexsim.stats import mean_ci
-    from flexsim.tracking import Tracked
+    from flexsim.analysis.stats import mean_ci
+    from flexsim.engine.tracking import Tracked
 
     plan = Plan(load(SMALL))
     records = engine_fast.simulate_fast(plan, 9, list(range(40)), detail=False, track=True)

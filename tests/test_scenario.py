@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flexsim.catalog import CATALOG, CATALOG_DATE, catalog_rates
 from flexsim.errors import ScenarioError
-from flexsim.model import Normal, Pool, Threshold
-from flexsim.scenario import load_scenario, parse_scenario
+from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, catalog_rates
+from flexsim.scenario.loader import load_scenario, parse_scenario
+from flexsim.scenario.model import Normal, Pool, Threshold
 
 # The SPEC section 1 example, verbatim, plus `Civil 3D: 9` (its catalogue rate) under products.
 SPEC_EXAMPLE = """\

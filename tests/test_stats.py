@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from strategies import examples
 
-from flexsim.stats import (
+from flexsim.analysis.stats import (
     DailyQuantiles,
     event_day_quantile,
     mean_ci,
@@ -79,9 +79,15 @@ def test_event_day_quantile_counted_by_hand():
     assert event_day_quantile(np.array([], np.int64), Fraction(1, 2)) is None
 
 
-values_3d = st.integers(1, 3).flatmap(lambda s: st.integers(1, 6).flatmap(
-    lambda d: st.lists(st.lists(st.lists(st.integers(0, 3000), min_size=d, max_size=d),
-                                min_size=s, max_size=s), min_size=1, max_size=60)))
+values_3d = st.integers(1, 3).flatmap(
+    lambda s: st.integers(1, 6).flatmap(
+        lambda d: st.lists(
+            st.lists(st.lists(st.integers(0, 3000), min_size=d, max_size=d), min_size=s, max_size=s),
+            min_size=1,
+            max_size=60,
+        )
+    )
+)
 
 
 @settings(max_examples=examples(80), deadline=None)

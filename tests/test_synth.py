@@ -12,10 +12,10 @@ import pytest
 
 from flexsim.api import simulate
 from flexsim.cli import main
-from flexsim.export import read_usage
-from flexsim.model import Lot
-from flexsim.scenario import load_scenario
-from flexsim.synth import synthesize
+from flexsim.history.synth import synthesize
+from flexsim.history.usage_export import read_usage
+from flexsim.scenario.loader import load_scenario
+from flexsim.scenario.model import Lot
 
 HABITS = """\
 start: 2026-01-01
@@ -87,15 +87,37 @@ def test_same_seed_same_file_and_the_shipped_sample_is_reproducible(tmp_path: Pa
     assert shipped.read_bytes() == Path("scenarios/firm-history-usage.csv").read_bytes()
 
 
-@pytest.mark.parametrize(("style", "privacy", "columns"), [
-    ("current", "off", ["Team", "First name", "Last name", "Email", "Product", "Feature", "Day used",
-                        "Tokens used"]),
-    ("snake", "masked", ["team_alias", "email", "first_name", "last_name", "product_name", "version",
-                         "day_used", "tokens_used", "usage_type", "hashed_autodesk_id", "offering_name"]),
-    ("camel", "hashed", ["productName", "usageDate", "version", "tokens", "emailAddress", "userName"]),
-])
-def test_styles_and_privacy(tmp_path: Path, habits: Path, capsys, style: str, privacy: str,
-                            columns: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("style", "privacy", "columns"),
+    [
+        (
+            "current",
+            "off",
+            ["Team", "First name", "Last name", "Email", "Product", "Feature", "Day used", "Tokens used"],
+        ),
+        (
+            "snake",
+            "masked",
+            [
+                "team_alias",
+                "email",
+                "first_name",
+                "last_name",
+                "product_name",
+                "version",
+                "day_used",
+                "tokens_used",
+                "usage_type",
+                "hashed_autodesk_id",
+                "offering_name",
+            ],
+        ),
+        ("camel", "hashed", ["productName", "usageDate", "version", "tokens", "emailAddress", "userName"]),
+    ],
+)
+def test_styles_and_privacy(
+    tmp_path: Path, habits: Path, capsys, style: str, privacy: str, columns: list[str]
+) -> None:
     out = tmp_path / "u.csv"
     assert call(["synth-export", habits, "-o", out, "--style", style, "--privacy", privacy]) == 0
     assert "rows" in capsys.readouterr().out
@@ -118,7 +140,7 @@ def test_a_fully_masked_export_is_refused_with_the_reason(tmp_path: Path, habits
 
 def test_xlsx_export_calibrates_like_csv(tmp_path: Path, habits: Path) -> None:
     pytest.importorskip("openpyxl")
-    from flexsim.calibrate import calibrate
+    from flexsim.history.calibrate import calibrate
 
     as_csv, as_xlsx = tmp_path / "u.csv", tmp_path / "u.xlsx"
     assert call(["synth-export", habits, "-o", as_csv, "--quiet"]) == 0

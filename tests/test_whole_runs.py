@@ -19,14 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import examples, scenarios, seeds
 
-from flexsim import engine_simpy
 from flexsim.api import simulate
-from flexsim.behaviour import draw_behaviour
-from flexsim.ledger import DAY, PoolLedger
-from flexsim.model import Lot, PriceTier, Reorder, Threshold
-from flexsim.plan import Plan
-from flexsim.records import RunRecord
-from flexsim.usage import LAUNCH, Seat
+from flexsim.engine import engine_simpy
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.ledger import DAY, PoolLedger
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import RunRecord
+from flexsim.engine.seat import LAUNCH, Seat
+from flexsim.scenario.model import Lot, PriceTier, Reorder, Threshold
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -97,8 +97,20 @@ def instrumented_run(plan: Plan, seed: int, run: int) -> tuple[RunRecord, list[A
         _, ledger, rate, t, ok, before, after, taken = first
         _, seat, t2, launch, in_use = second
         assert t == t2
-        attempts.append(Attempt(seat_of[id(seat.sessions)], pool_of[id(ledger)], t, rate, ok, before,
-                                after, taken, launch, in_use))
+        attempts.append(
+            Attempt(
+                seat_of[id(seat.sessions)],
+                pool_of[id(ledger)],
+                t,
+                rate,
+                ok,
+                before,
+                after,
+                taken,
+                launch,
+                in_use,
+            )
+        )
     return record, attempts, behaviour
 
 
@@ -107,8 +119,13 @@ def chargeable_sessions(plan: Plan, behaviour) -> dict[int, list[tuple[int, int,
     out: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     w, s = np.nonzero(behaviour.chargeable)
     for wd, seat in sorted(zip(w.tolist(), s.tolist(), strict=True), key=lambda x: (x[1], x[0])):
-        out[seat].append((int(behaviour.start_grid[wd, seat]), int(behaviour.in_use_end_grid[wd, seat]),
-                          int(behaviour.charge_end_grid[wd, seat])))
+        out[seat].append(
+            (
+                int(behaviour.start_grid[wd, seat]),
+                int(behaviour.in_use_end_grid[wd, seat]),
+                int(behaviour.charge_end_grid[wd, seat]),
+            )
+        )
     return out
 
 
@@ -202,8 +219,7 @@ def test_conservation_and_purchases_per_pool(scenario, seed):
     for record in fast_direct(plan, seed, range(4)):
         for p, pool in enumerate(plan.pool_names):
             g = lambda name, p=p, record=record: record.get(name, p)  # noqa: E731
-            assert g("tokens_purchased") == g("tokens_consumed") + g("tokens_expired") + g(
-                "tokens_remaining")
+            assert g("tokens_purchased") == g("tokens_consumed") + g("tokens_expired") + g("tokens_remaining")
             assert min(g("tokens_consumed"), g("tokens_expired"), g("tokens_remaining")) >= 0
             lots = [lot for lot in plan.lots if lot.pool == p]
             rule = scenario.reorder_for(pool)
@@ -266,14 +282,20 @@ def test_a_bigger_pack_never_gives_more_blocked_days_with_one_rate(scenario, see
     test once; `engine_simpy` agrees, so it is the model, not an engine). Fixed start hours,
     sessions under a day and nothing left open mean every charge is a launch.
     """
-    from flexsim.model import Normal
+    from flexsim.scenario.model import Normal
+
     rate = data.draw(st.integers(1, 12))
-    groups = tuple(replace(g, start_hour=Normal(g.start_hour.mean, 0.0), left_open=0.0,
-                           session_hours=Normal(min(g.session_hours.mean, 20.0), 0.0),
-                           products=tuple(replace(u, left_open=None) for u in g.products))
-                   for g in scenario.groups)
-    scenario = replace(scenario, groups=groups,
-                       products={name: rate for name in scenario.products})
+    groups = tuple(
+        replace(
+            g,
+            start_hour=Normal(g.start_hour.mean, 0.0),
+            left_open=0.0,
+            session_hours=Normal(min(g.session_hours.mean, 20.0), 0.0),
+            products=tuple(replace(u, left_open=None) for u in g.products),
+        )
+        for g in scenario.groups
+    )
+    scenario = replace(scenario, groups=groups, products={name: rate for name in scenario.products})
     index = data.draw(st.integers(0, len(scenario.lots) - 1))
     extra = data.draw(st.sampled_from([1, 3, 10, 100]))
     small, big = Plan(scenario), Plan(_bigger(scenario, index, extra))
@@ -287,14 +309,26 @@ def test_mixed_rates_can_block_more_days_with_more_tokens():
     through that then starves cheaper ones. Documented here so nobody 'fixes' monotonicity."""
     from datetime import date
 
-    from flexsim.model import Group, Normal, ProductUse, Scenario
+    from flexsim.scenario.model import Group, Normal, ProductUse, Scenario
 
     def scenario(tokens):
-        group = Group("duo", (ProductUse("Revit", 5.0), ProductUse("Tool", 5.0)), count=1, named=True,
-                      start_hour=Normal(9.0, 0.0), session_hours=Normal(2.0, 0.0))
-        return Scenario("mixed", date(2026, 1, 5), date(2026, 1, 9), {"Revit": 10, "Tool": 3},
-                        (Lot("l", date(2026, 1, 5), tokens, 3.0, date(2027, 1, 5)),),
-                        groups=(group,))
+        group = Group(
+            "duo",
+            (ProductUse("Revit", 5.0), ProductUse("Tool", 5.0)),
+            count=1,
+            named=True,
+            start_hour=Normal(9.0, 0.0),
+            session_hours=Normal(2.0, 0.0),
+        )
+        return Scenario(
+            "mixed",
+            date(2026, 1, 5),
+            date(2026, 1, 9),
+            {"Revit": 10, "Tool": 3},
+            (Lot("l", date(2026, 1, 5), tokens, 3.0, date(2027, 1, 5)),),
+            groups=(group,),
+        )
+
     nine = simpy_records(Plan(scenario(9)), 1, [0])[0]
     ten = simpy_records(Plan(scenario(10)), 1, [0])[0]
     # 9 tokens: Revit blocked every day, Tool charged 3 times (9 tokens), blocked days 5 + 2.
@@ -307,8 +341,9 @@ def test_mixed_rates_can_block_more_days_with_more_tokens():
 @given(scenarios(max_days=30), seeds)
 def test_same_seed_same_results(scenario, seed):
     plan = Plan(scenario)
-    for a, b in zip(simpy_records(plan, seed, range(2)), simpy_records(Plan(scenario), seed, range(2)),
-                    strict=True):
+    for a, b in zip(
+        simpy_records(plan, seed, range(2)), simpy_records(Plan(scenario), seed, range(2)), strict=True
+    ):
         assert_same(a, b, plan, "same seed")
     r1 = simulate(scenario, runs=3, seed=seed, engine="fast")
     r2 = simulate(scenario, runs=3, seed=seed, engine="fast")
@@ -324,13 +359,23 @@ def _grids(behaviour) -> dict[str, np.ndarray]:
 @given(scenarios(max_days=40), seeds, st.integers(0, 50), st.data())
 def test_behaviour_uses_common_random_numbers(scenario, seed, run, data):
     """The launches don't depend on packs, prices, top-ups, alerts or costs."""
-    lots = tuple(replace(lot, tokens=data.draw(st.integers(1, 9999)), price=lot.price + 1.0,
-                         expires=lot.expires + (lot.expires - lot.date))
-                 for lot in scenario.lots)
+    lots = tuple(
+        replace(
+            lot,
+            tokens=data.draw(st.integers(1, 9999)),
+            price=lot.price + 1.0,
+            expires=lot.expires + (lot.expires - lot.date),
+        )
+        for lot in scenario.lots
+    )
     rule = Reorder(scenario.pools[0].name, Threshold(percent=Fraction(50)), 77, 1, 2, 9.0)
-    other = replace(scenario, lots=lots + (replace(lots[0], name="extra"),), reorders=(rule,),
-                    price_tiers=(PriceTier(1, 1.0),),
-                    pools=tuple(replace(p, alert_below=Threshold(tokens=3)) for p in scenario.pools))
+    other = replace(
+        scenario,
+        lots=lots + (replace(lots[0], name="extra"),),
+        reorders=(rule,),
+        price_tiers=(PriceTier(1, 1.0),),
+        pools=tuple(replace(p, alert_below=Threshold(tokens=3)) for p in scenario.pools),
+    )
     a, b = _grids(draw_behaviour(Plan(scenario), seed, run)), _grids(draw_behaviour(Plan(other), seed, run))
     for name in a:
         assert np.array_equal(a[name], b[name]), name
@@ -348,8 +393,9 @@ def test_behaviour_grids_are_well_formed(scenario, seed, run):
     plan = Plan(scenario)
     b = draw_behaviour(plan, seed, run)
     launched, chargeable = np.asarray(b.launched), np.asarray(b.chargeable)
-    start, iu, ce = (np.asarray(g, dtype=np.int64) for g in (b.start_grid, b.in_use_end_grid,
-                                                               b.charge_end_grid))
+    start, iu, ce = (
+        np.asarray(g, dtype=np.int64) for g in (b.start_grid, b.in_use_end_grid, b.charge_end_grid)
+    )
     assert launched.shape == (plan.n_workdays, plan.n_seats)
     # Never where the probability is 0 (inactive, event x0, season x0); always where it is >= 1
     # for people without person-to-person variation, on products without a fitted history.
@@ -358,8 +404,10 @@ def test_behaviour_grids_are_well_formed(scenario, seed, run):
     sure = (plan.base_prob.T >= 1) & exact[None, :]
     assert launched[sure].all()
     assert not (chargeable & ~launched).any()
-    assert np.array_equal(b.launches, np.bincount(plan.seat_pool, weights=launched.sum(axis=0),
-                                                  minlength=plan.n_pools).astype(np.int64))
+    assert np.array_equal(
+        b.launches,
+        np.bincount(plan.seat_pool, weights=launched.sum(axis=0), minlength=plan.n_pools).astype(np.int64),
+    )
     w, s = np.nonzero(launched)
     day = plan.workdays[w]
     assert (start[w, s] // DAY == day).all()
@@ -388,17 +436,34 @@ def test_with_top_ups_a_bigger_pack_can_run_out_earlier():
     busier period, where the lead time bites. Why the monotonicity test above has no top-ups."""
     from datetime import date
 
-    from flexsim.model import Group, Normal, ProductUse, Scenario
+    from flexsim.scenario.model import Group, Normal, ProductUse, Scenario
 
     def scenario(tokens):
-        regular = Group("regular", (ProductUse("Revit", 5.0),), count=1,
-                        start_hour=Normal(9.0, 0.0), session_hours=Normal(2.0, 0.0))
-        crunch = Group("crunch", (ProductUse("Revit", 5.0),), count=4, start_hour=Normal(9.0, 0.0),
-                       session_hours=Normal(2.0, 0.0), active_from=date(2026, 1, 19))
-        return Scenario("reorder timing", date(2026, 1, 5), date(2026, 1, 30), {"Revit": 10},
-                        (Lot("l", date(2026, 1, 5), tokens, 3.0, date(2027, 1, 5)),),
-                        groups=(regular, crunch),
-                        reorders=(Reorder("main", Threshold(tokens=30), 1000, 2, None, 3.0),))
+        regular = Group(
+            "regular",
+            (ProductUse("Revit", 5.0),),
+            count=1,
+            start_hour=Normal(9.0, 0.0),
+            session_hours=Normal(2.0, 0.0),
+        )
+        crunch = Group(
+            "crunch",
+            (ProductUse("Revit", 5.0),),
+            count=4,
+            start_hour=Normal(9.0, 0.0),
+            session_hours=Normal(2.0, 0.0),
+            active_from=date(2026, 1, 19),
+        )
+        return Scenario(
+            "reorder timing",
+            date(2026, 1, 5),
+            date(2026, 1, 30),
+            {"Revit": 10},
+            (Lot("l", date(2026, 1, 5), tokens, 3.0, date(2027, 1, 5)),),
+            groups=(regular, crunch),
+            reorders=(Reorder("main", Threshold(tokens=30), 1000, 2, None, 3.0),),
+        )
+
     small = simpy_records(Plan(scenario(60)), 1, [0])[0]
     big = simpy_records(Plan(scenario(150)), 1, [0])[0]
     # 60 tokens: ordered Thu 8 Jan (20 left), arrives Mon 12: never blocked.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flexsim.model import Threshold
+from flexsim.scenario.model import Threshold
 
 DAY = 86_400
 
@@ -52,8 +52,7 @@ class PoolLedger:
     Invariant, at every instant: bought == consumed + expired + balance.
     """
 
-    def __init__(self, alert_below: Threshold, topup: TopUpPolicy | None = None,
-                 first_topup_slot: int = 0):
+    def __init__(self, alert_below: Threshold, topup: TopUpPolicy | None = None, first_topup_slot: int = 0):
         self.packs: list[Pack] = []  # packs still holding tokens, in draw order
         self.all_packs: list[Pack] = []  # every pack received, for per-pack results
         self.alert_below = alert_below
@@ -121,8 +120,9 @@ class PoolLedger:
 
     def _add_topup(self, day: int) -> None:
         assert self.topup is not None
-        pack = Pack(self.next_topup_slot, self.topup.tokens, day, self.topup.expiry_day(day),
-                    self.topup.tokens)
+        pack = Pack(
+            self.next_topup_slot, self.topup.tokens, day, self.topup.expiry_day(day), self.topup.tokens
+        )
         self.next_topup_slot += 1
         self.topups_received += 1
         self._add(pack, self.topup.price)
@@ -185,9 +185,12 @@ class PoolLedger:
         not recursion: a small top-up far below a high level may take many rounds).
         """
         policy = self.topup
-        while (policy is not None and self.outstanding is None
-               and (policy.max_orders is None or self.orders < policy.max_orders)
-               and self.balance < self.reorder_level):
+        while (
+            policy is not None
+            and self.outstanding is None
+            and (policy.max_orders is None or self.orders < policy.max_orders)
+            and self.balance < self.reorder_level
+        ):
             self.orders += 1
             if policy.lead_days > 0:
                 self.outstanding = policy.arrival_day(day)
@@ -204,6 +207,7 @@ class PoolLedger:
         if held != self.balance or self.bought != self.consumed + self.expired + self.balance:
             raise AssertionError(
                 f"ledger out of balance: bought {self.bought} != consumed {self.consumed} "
-                f"+ expired {self.expired} + balance {self.balance} (packs hold {held})")
+                f"+ expired {self.expired} + balance {self.balance} (packs hold {held})"
+            )
         if self.balance < 0 or any(p.remaining < 0 for p in self.packs):
             raise AssertionError("negative balance")

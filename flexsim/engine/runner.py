@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from flexsim import engine_fast, engine_simpy
-from flexsim.behaviour import draw_behaviour
-from flexsim.model import Scenario
-from flexsim.plan import Plan
-from flexsim.records import RunRecord
+from flexsim.engine import engine_fast, engine_simpy
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import RunRecord
+from flexsim.scenario.model import Scenario
 
 ENGINES = ("auto", "fast", "simpy")
 BATCH = {"fast": 64, "simpy": 8}
@@ -42,16 +42,16 @@ def choose_engine(plan: Plan, engine: str) -> str:
     return engine
 
 
-def simulate_runs(plan: Plan, seed: int, runs: Sequence[int], engine: str,
-                  keep_seats: bool = False, track: bool = False) -> list[RunRecord]:
+def simulate_runs(
+    plan: Plan, seed: int, runs: Sequence[int], engine: str, keep_seats: bool = False, track: bool = False
+) -> list[RunRecord]:
     """Simulate these runs in this process with the named engine ('fast' or 'simpy').
 
     With `track`, records also carry day-by-day figures and tokens per seat (for reports).
     """
     if engine == "fast":
         return engine_fast.simulate_fast(plan, seed, list(runs), detail=keep_seats, track=track)
-    records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run, track)
-               for run in runs]
+    records = [engine_simpy.simulate_run(plan, draw_behaviour(plan, seed, run), run, track) for run in runs]
     if not keep_seats and not track:
         for record in records:
             record.drop_seats()
@@ -81,8 +81,9 @@ def map_batches(plan: Plan, fn, runs: Sequence[int], size: int, workers: int, ex
         for chunk in chunks:
             yield chunk[0], fn(plan, extra[0], chunk, *extra[1:])
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(plan.scenario,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(plan.scenario,)
+    ) as pool:
         pending = set()
         todo = iter(chunks)
         for chunk in todo:
@@ -100,15 +101,23 @@ def map_batches(plan: Plan, fn, runs: Sequence[int], size: int, workers: int, ex
 
 def batches(runs: Sequence[int], size: int) -> list[list[int]]:
     runs = list(runs)
-    return [runs[i:i + size] for i in range(0, len(runs), size)]
+    return [runs[i : i + size] for i in range(0, len(runs), size)]
 
 
-def iter_records(plan: Plan, seed: int, runs: Sequence[int], engine: str, workers: int = 1,
-                 keep_seats: bool = False, batch: int | None = None,
-                 track: bool = False) -> Iterator[list[RunRecord]]:
+def iter_records(
+    plan: Plan,
+    seed: int,
+    runs: Sequence[int],
+    engine: str,
+    workers: int = 1,
+    keep_seats: bool = False,
+    batch: int | None = None,
+    track: bool = False,
+) -> Iterator[list[RunRecord]]:
     """Yield the records of `runs` batch by batch (in any order of completion)."""
-    for _first, records in map_batches(plan, simulate_runs, runs, batch or BATCH[engine], workers,
-                                       (seed, engine, keep_seats, track)):
+    for _first, records in map_batches(
+        plan, simulate_runs, runs, batch or BATCH[engine], workers, (seed, engine, keep_seats, track)
+    ):
         yield records
 
 
@@ -129,8 +138,9 @@ class Progress:
         width = 30
         filled = int(width * self.done / max(self.total, 1))
         rate = self.done / max(time.monotonic() - self.started, 1e-9)
-        self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} runs"
-                          f"  {rate:,.0f} runs/s ")
+        self.stream.write(
+            f"\r  [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} runs  {rate:,.0f} runs/s "
+        )
         self.stream.flush()
 
     def close(self) -> None:
@@ -139,10 +149,18 @@ class Progress:
             self.stream.flush()
 
 
-def collect(plan: Plan, seed: int, runs: int, engine: str, workers: int = 1,
-            keep_seats: bool = False, progress: Callable[[int], None] | None = None,
-            enough: Callable[[list[RunRecord]], bool] | None = None, every: int = 100,
-            absorb: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+def collect(
+    plan: Plan,
+    seed: int,
+    runs: int,
+    engine: str,
+    workers: int = 1,
+    keep_seats: bool = False,
+    progress: Callable[[int], None] | None = None,
+    enough: Callable[[list[RunRecord]], bool] | None = None,
+    every: int = 100,
+    absorb: Callable[[RunRecord], None] | None = None,
+) -> list[RunRecord]:
     """Records of runs 0..n-1, in run order: n = `runs`, or, with `enough`, the first multiple
     of `every` (or `runs`) at which `enough(records)` holds.
 
@@ -161,8 +179,7 @@ def collect(plan: Plan, seed: int, runs: int, engine: str, workers: int = 1,
             waiting.discard(run)
 
     checkpoint = min(every, runs) if enough is not None else runs
-    chunks = iter_records(plan, seed, range(runs), engine, workers, keep_seats,
-                          track=absorb is not None)
+    chunks = iter_records(plan, seed, range(runs), engine, workers, keep_seats, track=absorb is not None)
     for chunk in chunks:
         for record in chunk:
             out[record.run] = record

@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from flexsim.ledger import DAY, TopUpPolicy
-from flexsim.model import Scenario, one_year_after, tier_price
+from flexsim.engine.ledger import DAY, TopUpPolicy
+from flexsim.scenario.model import Scenario, one_year_after, tier_price
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,12 @@ class Plan:
                     seat_pool.append(pool_index[group.pool])
                     seat_left_open.append(group.left_open if use.left_open is None else use.left_open)
                     seat_idle_aware.append(
-                        group.idle_awareness if use.idle_awareness is None else use.idle_awareness)
+                        group.idle_awareness if use.idle_awareness is None else use.idle_awareness
+                    )
                     sess_mean.append(group.session_hours.mean)
                     sess_sd.append(group.session_hours.sd)
                     seat_beta.append(use.history.beta() if use.history else (np.nan, np.nan))
-                    base_prob_rows.append(
-                        use.days_per_week / n_wd_week * season * boost * active)
+                    base_prob_rows.append(use.days_per_week / n_wd_week * season * boost * active)
         self.persons = persons
         self.person_group = np.array(person_group, dtype=np.int64)
         self.start_mean = np.array(start_mean, dtype=np.float64)
@@ -108,15 +108,18 @@ class Plan:
         self.seat_left_open = np.array(seat_left_open, dtype=np.float64)
         self.seat_idle_aware = np.array(seat_idle_aware, dtype=bool)
         self.seat_subscribed = np.array(
-            [(persons[p], prod) in sc.on_subscription for p, prod in zip(seat_person, seat_product,
-                                                                         strict=True)], dtype=bool)
+            [
+                (persons[p], prod) in sc.on_subscription
+                for p, prod in zip(seat_person, seat_product, strict=True)
+            ],
+            dtype=bool,
+        )
         # Fitted rates: Beta(a, b) of each seat's per-workday chance of use (see model.History).
         self.seat_beta = np.array(seat_beta, dtype=np.float64).reshape(len(seat_person), 2)
         self.seat_history = ~np.isnan(self.seat_beta[:, 0])
         self.session_mean = np.array(sess_mean, dtype=np.float64)
         self.session_sd = np.array(sess_sd, dtype=np.float64)
-        self.base_prob = (np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person),
-                                                                             self.n_workdays))
+        self.base_prob = np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person), self.n_workdays)
         # (workday, seat) layout, as the behaviour draws use it. Not capped at 1: a uniform draw
         # below a probability above 1 always launches, which is the cap.
         self.base_prob_t = np.ascontiguousarray(self.base_prob.T)
@@ -135,8 +138,15 @@ class Plan:
 
         # Packs.
         self.lots = [
-            LotSlot(i, lot.name, pool_index[lot.pool], lot.tokens, (lot.date - sc.start).days,
-                    (lot.expires - sc.start).days, lot.price)
+            LotSlot(
+                i,
+                lot.name,
+                pool_index[lot.pool],
+                lot.tokens,
+                (lot.date - sc.start).days,
+                (lot.expires - sc.start).days,
+                lot.price,
+            )
             for i, lot in enumerate(sc.lots)
         ]
         self.alert = [pool.alert_below for pool in sc.pools]
@@ -147,9 +157,17 @@ class Plan:
                 self.topups.append(None)
                 continue
             price = rule.price if rule.price is not None else tier_price(sc.price_tiers, rule.tokens)
-            self.topups.append(TopUpPolicy(rule.below, rule.tokens, price, rule.lead_days,
-                                           rule.max_orders, self.arrival_day(rule.lead_days),
-                                           self.topup_expiry_day))
+            self.topups.append(
+                TopUpPolicy(
+                    rule.below,
+                    rule.tokens,
+                    price,
+                    rule.lead_days,
+                    rule.max_orders,
+                    self.arrival_day(rule.lead_days),
+                    self.topup_expiry_day,
+                )
+            )
 
     # -- calendar helpers --------------------------------------------------------------------
     def date(self, day: int) -> date:
@@ -163,6 +181,7 @@ class Plan:
             if lead_days == 0:
                 return day
             return (cal.add_workdays(self.date(day), lead_days) - self.scenario.start).days
+
         return arrival
 
     def topup_expiry_day(self, day: int) -> int:
@@ -176,8 +195,7 @@ class Plan:
             if policy is None:
                 out.append(None)
             else:
-                out.append(np.array([policy.arrival_day(d) for d in range(self.days + 1)],
-                                    dtype=np.int64))
+                out.append(np.array([policy.arrival_day(d) for d in range(self.days + 1)], dtype=np.int64))
         return out
 
     @cached_property
@@ -199,8 +217,13 @@ class Plan:
     def day_month(self) -> np.ndarray:
         """Calendar month of the horizon (0 = the month of `start`) of each day 0..days-1."""
         start = self.scenario.start
-        return np.array([(d.year - start.year) * 12 + d.month - start.month
-                         for d in (self.date(i) for i in range(self.days))], dtype=np.int64)
+        return np.array(
+            [
+                (d.year - start.year) * 12 + d.month - start.month
+                for d in (self.date(i) for i in range(self.days))
+            ],
+            dtype=np.int64,
+        )
 
     @cached_property
     def month_labels(self) -> list[str]:

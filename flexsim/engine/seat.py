@@ -8,7 +8,7 @@ or the launch of the next session that starts outside any window. Both engines c
 
 from __future__ import annotations
 
-from flexsim.ledger import DAY
+from flexsim.engine.ledger import DAY
 
 LAUNCH = 0
 RENEWAL = 1
@@ -19,8 +19,13 @@ class Seat:
 
     __slots__ = ("window_end", "charge_end", "in_use_end", "sessions", "next", "pending")
 
-    def __init__(self, sessions: list[tuple[int, int, int]], window_end: int = 0,
-                 charge_end: int = 0, in_use_end: int = 0):
+    def __init__(
+        self,
+        sessions: list[tuple[int, int, int]],
+        window_end: int = 0,
+        charge_end: int = 0,
+        in_use_end: int = 0,
+    ):
         self.sessions = sessions  # (start, in_use_end, charge_end), in time order, none short
         self.next = 0
         self.window_end = window_end

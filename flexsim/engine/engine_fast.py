@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.behaviour import TIME, Behaviour, draw_behaviour, empty_grids, seat_details
-from flexsim.fast_pools import NEVER, PoolBank, level
-from flexsim.ledger import DAY
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
-from flexsim.usage import LAUNCH, RENEWAL, Seat
+from flexsim.engine.behaviour import TIME, Behaviour, draw_behaviour, empty_grids, seat_details
+from flexsim.engine.fast_pools import NEVER, PoolBank, level
+from flexsim.engine.ledger import DAY
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS, RunRecord, counter_index
+from flexsim.engine.seat import LAUNCH, RENEWAL, Seat
 
 
 @dataclass
@@ -47,8 +47,7 @@ class DayAttempts:
 class SeatBank:
     """Window state of every seat for a set of rows; row i reads grid row `row_grid[i]`."""
 
-    def __init__(self, plan: Plan, grids: dict[str, np.ndarray], row_grid: np.ndarray | None,
-                 rows: int):
+    def __init__(self, plan: Plan, grids: dict[str, np.ndarray], row_grid: np.ndarray | None, rows: int):
         self.plan = plan
         self.grids = grids
         self.row_grid = row_grid  # None: row i is grid row i
@@ -77,13 +76,23 @@ class SeatBank:
             none = np.zeros_like(renew)
             return DayAttempts(day, day_end, renew, none, none, renew, W, None, None, None, None)
         has = self._grid("chargeable", wd)
-        TS, TIU, TCE = (self._grid(n, wd) for n in ("start_grid", "in_use_end_grid",
-                                                     "charge_end_grid"))
+        TS, TIU, TCE = (self._grid(n, wd) for n in ("start_grid", "in_use_end_grid", "charge_end_grid"))
         free = has & ~renew
         launch = free & (W <= TS)
         free_renew = free & (W > TS) & (W < TCE) & (W < day_end)
-        return DayAttempts(day, day_end, renew, launch, free_renew, renew | launch | free_renew,
-                           np.where(launch, TS, W), has, TS, TIU, TCE)
+        return DayAttempts(
+            day,
+            day_end,
+            renew,
+            launch,
+            free_renew,
+            renew | launch | free_renew,
+            np.where(launch, TS, W),
+            has,
+            TS,
+            TIU,
+            TCE,
+        )
 
     def charge_all(self, cells: np.ndarray, day: DayAttempts) -> None:
         """Every attempt in these cells was charged."""
@@ -122,8 +131,16 @@ class SeatBank:
 class FastBatch:
     """Rows advanced together: a SeatBank and a PoolBank over the same rows."""
 
-    def __init__(self, plan: Plan, seats: SeatBank, pools: PoolBank, launches: np.ndarray,
-                 runs: list[int], detail: bool = True, track: bool = False):
+    def __init__(
+        self,
+        plan: Plan,
+        seats: SeatBank,
+        pools: PoolBank,
+        launches: np.ndarray,
+        runs: list[int],
+        detail: bool = True,
+        track: bool = False,
+    ):
         self.plan = plan
         self.detail = detail  # keep per-seat figures in the records
         self.track = track  # record day-by-day balances (reports)
@@ -142,10 +159,15 @@ class FastBatch:
         self.retired_grid = np.zeros(0, np.int64)
         self.retired_launches = np.zeros((0, plan.n_pools), np.int64)
         self._future: tuple[np.ndarray, np.ndarray] | None = None
-        self.min_rate = np.array([self.rate[plan.seat_pool == p].min(initial=NEVER)
-                                  for p in range(plan.n_pools)])
-        self.last_arrival = np.array([max([lot.date_day for lot in plan.lots if lot.pool == p],
-                                          default=-1) for p in range(plan.n_pools)])
+        self.min_rate = np.array(
+            [self.rate[plan.seat_pool == p].min(initial=NEVER) for p in range(plan.n_pools)]
+        )
+        self.last_arrival = np.array(
+            [
+                max([lot.date_day for lot in plan.lots if lot.pool == p], default=-1)
+                for p in range(plan.n_pools)
+            ]
+        )
         self.pool_seats = [np.flatnonzero(plan.seat_pool == p) for p in range(plan.n_pools)]
         self.pool_mask = [plan.seat_pool == p for p in range(plan.n_pools)]
         self.pool_onehot = np.eye(plan.n_pools, dtype=np.int64)[plan.seat_pool]  # (S, pools)
@@ -255,8 +277,9 @@ class FastBatch:
         if self._future is None:
             grid = self.seats.grids["chargeable"]
             G, NW, _ = grid.shape
-            per_day = np.stack([grid[:, :, self.pool_mask[p]].sum(axis=2)
-                                for p in range(self.plan.n_pools)], axis=2)  # (G, NW, P)
+            per_day = np.stack(
+                [grid[:, :, self.pool_mask[p]].sum(axis=2) for p in range(self.plan.n_pools)], axis=2
+            )  # (G, NW, P)
             counts = np.zeros((G, NW + 1, self.plan.n_pools), np.int64)
             counts[:, :NW] = np.cumsum(per_day[:, ::-1], axis=1)[:, ::-1]
             wd = np.where(per_day > 0, np.arange(NW)[None, :, None], NW)
@@ -363,13 +386,14 @@ class FastBatch:
             sb.W[row, first] = when[:covered] + DAY
             sb.charges[row, first] += 1
             rows = np.array([row])
-            bank.charge(p, rows, cum[covered - 1:covered], np.array([covered]), today.day)
+            bank.charge(p, rows, cum[covered - 1 : covered], np.array([covered]), today.day)
         if covered == len(who):
             return
         self._replay_events(p, row, today, adopt, who[covered:], when[covered:])
 
-    def _replay_events(self, p: int, row: int, today: DayAttempts, adopt, rest: np.ndarray,
-                       times: np.ndarray) -> None:
+    def _replay_events(
+        self, p: int, row: int, today: DayAttempts, adopt, rest: np.ndarray, times: np.ndarray
+    ) -> None:
         """Replay the attempts of these seats (first attempts at `times`, in order) one by one.
 
         Seats get a `Seat` object when their first attempt comes up; a blocked one may attempt
@@ -408,8 +432,11 @@ class FastBatch:
                     break  # nothing more can be charged today: block the rest in one step
                 s = rest_list[i]
                 launched = has is not None and has[row, s]
-                sessions = ([(int(today.TS[row, s]), int(today.TIU[row, s]),
-                              int(today.TCE[row, s]))] if launched else [])
+                sessions = (
+                    [(int(today.TS[row, s]), int(today.TIU[row, s]), int(today.TCE[row, s]))]
+                    if launched
+                    else []
+                )
                 seat = Seat(sessions, int(sb.W[row, s]), int(sb.CE[row, s]), int(sb.IU[row, s]))
                 seat_objs.append((s, seat))
                 t = seat.next_attempt()
@@ -453,12 +480,20 @@ class FastBatch:
         if len(where):
             i = int(where[0])
             grid = i if sb.row_grid is None else int(sb.row_grid[i])
-            return make_record(self.plan, self.bank, i, run, self.launches[i], sb.charges[i],
-                               sb.idle[i], self._details(grid))
+            return make_record(
+                self.plan, self.bank, i, run, self.launches[i], sb.charges[i], sb.idle[i], self._details(grid)
+            )
         i = int(np.flatnonzero(self.retired_ids == row_id)[0])
-        return make_record(self.plan, self.retired, i, run, self.retired_launches[i],
-                           self.retired_charges[i], self.retired_idle[i],
-                           self._details(self.retired_grid[i]))
+        return make_record(
+            self.plan,
+            self.retired,
+            i,
+            run,
+            self.retired_launches[i],
+            self.retired_charges[i],
+            self.retired_idle[i],
+            self._details(self.retired_grid[i]),
+        )
 
     def seat_charges_by_id(self) -> np.ndarray:
         """Charges per seat of every row id, active or retired."""
@@ -490,8 +525,9 @@ class DayTracker:
         months = plan.day_month
         self.month_end = np.append(months[1:] != months[:-1], True)  # last day of each month
         self.product_tokens = np.zeros((n, len(plan.month_labels), len(plan.products)), np.int64)
-        self.product_onehot = (np.eye(len(plan.products), dtype=np.int64)[plan.seat_product_index]
-                               * plan.seat_rate[:, None])  # (seats, products): tokens per charge
+        self.product_onehot = (
+            np.eye(len(plan.products), dtype=np.int64)[plan.seat_product_index] * plan.seat_rate[:, None]
+        )  # (seats, products): tokens per charge
 
     def note(self, day: int) -> None:
         b = self.batch
@@ -519,8 +555,16 @@ class DayTracker:
                 record.seat_tokens = charges[i].astype(np.int64) * self.batch.plan.seat_rate
 
 
-def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarray,
-                seat_charges: np.ndarray, seat_idle: np.ndarray, details: dict | None) -> RunRecord:
+def make_record(
+    plan: Plan,
+    bank: PoolBank,
+    i: int,
+    run: int,
+    launches: np.ndarray,
+    seat_charges: np.ndarray,
+    seat_idle: np.ndarray,
+    details: dict | None,
+) -> RunRecord:
     """The RunRecord of row i of a pool bank (with that run's launches, seat charges, idle
     renewals and, if kept, per-seat details)."""
     counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), np.int64)
@@ -529,12 +573,17 @@ def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarr
     lot_expired = np.zeros(len(plan.lots), np.int64)
     for p, st in enumerate(bank.pools):
         row = {
-            "tokens_purchased": st.bought[i], "tokens_consumed": st.consumed_total[i],
-            "tokens_expired": st.expired_total[i], "tokens_remaining": st.balance[i],
-            "launches": launches[p], "charges": st.charges[i],
+            "tokens_purchased": st.bought[i],
+            "tokens_consumed": st.consumed_total[i],
+            "tokens_expired": st.expired_total[i],
+            "tokens_remaining": st.balance[i],
+            "launches": launches[p],
+            "charges": st.charges[i],
             "blocked_launches": st.blocked_launches[i],
-            "blocked_renewals": st.blocked_renewals[i], "blocked_days": st.blocked_days[i],
-            "run_out_day": st.run_out_day[i], "alert_day": st.alert_day[i],
+            "blocked_renewals": st.blocked_renewals[i],
+            "blocked_days": st.blocked_days[i],
+            "run_out_day": st.run_out_day[i],
+            "alert_day": st.alert_day[i],
             "topups": st.topups[i],
         }
         for name, value in row.items():
@@ -556,26 +605,32 @@ def make_record(plan: Plan, bank: PoolBank, i: int, run: int, launches: np.ndarr
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Behaviour grids of these runs (one grid row each) and their launches per pool."""
     grids = empty_grids(plan, len(runs))
-    launches = np.stack([draw_behaviour(plan, seed, run, grids, row).launches
-                         for row, run in enumerate(runs)]) if runs else np.zeros((0, plan.n_pools))
+    launches = (
+        np.stack([draw_behaviour(plan, seed, run, grids, row).launches for row, run in enumerate(runs)])
+        if runs
+        else np.zeros((0, plan.n_pools))
+    )
     return grids, launches
 
 
-def simulate_batch(plan: Plan, behaviours: list[Behaviour], runs: list[int],
-                   track: bool = False) -> list[RunRecord]:
+def simulate_batch(
+    plan: Plan, behaviours: list[Behaviour], runs: list[int], track: bool = False
+) -> list[RunRecord]:
     """Simulate runs whose behaviour is already drawn; record i belongs to runs[i]."""
-    grids = {name: np.stack([getattr(b, name) for b in behaviours])
-             for name in empty_grids(plan, 0)}
+    grids = {name: np.stack([getattr(b, name) for b in behaviours]) for name in empty_grids(plan, 0)}
     launches = np.stack([b.launches for b in behaviours])
     R = len(runs)
-    return FastBatch(plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches,
-                     list(runs), track=track).run()
+    return FastBatch(
+        plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches, list(runs), track=track
+    ).run()
 
 
-def simulate_fast(plan: Plan, seed: int, runs: list[int], detail: bool = True,
-                  track: bool = False) -> list[RunRecord]:
+def simulate_fast(
+    plan: Plan, seed: int, runs: list[int], detail: bool = True, track: bool = False
+) -> list[RunRecord]:
     """Draw and simulate these runs together (the behaviour goes straight into the batch grids)."""
     grids, launches = draw_grids(plan, seed, runs)
     R = len(runs)
-    return FastBatch(plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches,
-                     list(runs), detail, track).run()
+    return FastBatch(
+        plan, SeatBank(plan, grids, None, R), PoolBank.for_plan(plan, R), launches, list(runs), detail, track
+    ).run()

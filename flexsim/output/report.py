@@ -63,8 +63,9 @@ def _fmt_pct(x) -> str:
 def _tag(key: str, value, text: str, cls: str = "") -> str:
     """A figure with the JSON path it shows and the exact value, for checks and scripts."""
     attr = f' class="{cls}"' if cls else ""
-    return (f'<span{attr} data-key="{escape(key)}" data-value="{escape(json.dumps(value))}">'
-            f"{escape(text)}</span>")
+    return (
+        f'<span{attr} data-key="{escape(key)}" data-value="{escape(json.dumps(value))}">{escape(text)}</span>'
+    )
 
 
 def _half(s: dict) -> float | None:
@@ -78,9 +79,11 @@ def _pm(s: dict, fmt=_fmt_int) -> str:
 
 
 def _card(label: str, big: str, err: str = "", note: str = "", big_class: str = "") -> str:
-    return (f'<div class="card"><div class="lab">{escape(label)}</div>'
-            f'<div class="big {big_class}">{big}</div>'
-            f'<div class="err">{escape(err)}</div><div class="note">{note}</div></div>')
+    return (
+        f'<div class="card"><div class="lab">{escape(label)}</div>'
+        f'<div class="big {big_class}">{big}</div>'
+        f'<div class="err">{escape(err)}</div><div class="note">{note}</div></div>'
+    )
 
 
 def _pool_section(pool: str, s: dict, runs: int) -> str:
@@ -88,36 +91,58 @@ def _pool_section(pool: str, s: dict, runs: int) -> str:
     prob = s["run_out_probability_detail"]
     lo, hi = prob["ci95"]
     q = s["run_out_date"]
-    dates = " / ".join(_tag(f"{key}/run_out_date/{k}", q[k], q[k] or "none")
-                       for k in ("p10", "p50", "p90"))
-    risk = _tag(f"{key}/run_out_probability", s["run_out_probability"],
-                _fmt_pct(s["run_out_probability"]), "bad" if s["run_out_probability"] > 0.05
-                else "ok")
+    dates = " / ".join(_tag(f"{key}/run_out_date/{k}", q[k], q[k] or "none") for k in ("p10", "p50", "p90"))
+    risk = _tag(
+        f"{key}/run_out_probability",
+        s["run_out_probability"],
+        _fmt_pct(s["run_out_probability"]),
+        "bad" if s["run_out_probability"] > 0.05 else "ok",
+    )
     a = s["alert_date"]
-    alert_dates = " / ".join(_tag(f"{key}/alert_date/{k}", a[k], a[k] or "none")
-                             for k in ("p10", "p50", "p90"))
+    alert_dates = " / ".join(
+        _tag(f"{key}/alert_date/{k}", a[k], a[k] or "none") for k in ("p10", "p50", "p90")
+    )
     cards = [
-        _card("Chance the pool runs out before the end", risk,
-              f"95% CI {_fmt_pct(lo)} to {_fmt_pct(hi)}, {runs:,} runs"),
-        _card("Run-out date P10 / P50 / P90", dates,
-              "the date by which 10% / 50% / 90% of runs had run out",
-              "none: fewer runs than that ran out at all", big_class="dates"),
-        _card("Low-balance alert fires (P10 / P50 / P90)", alert_dates,
-              f"in {_fmt_pct(s['alert_probability'])} of runs; it fires when the balance drops "
-              f"below {s['alert_level']}", big_class="dates"),
+        _card(
+            "Chance the pool runs out before the end",
+            risk,
+            f"95% CI {_fmt_pct(lo)} to {_fmt_pct(hi)}, {runs:,} runs",
+        ),
+        _card(
+            "Run-out date P10 / P50 / P90",
+            dates,
+            "the date by which 10% / 50% / 90% of runs had run out",
+            "none: fewer runs than that ran out at all",
+            big_class="dates",
+        ),
+        _card(
+            "Low-balance alert fires (P10 / P50 / P90)",
+            alert_dates,
+            f"in {_fmt_pct(s['alert_probability'])} of runs; it fires when the balance drops "
+            f"below {s['alert_level']}",
+            big_class="dates",
+        ),
     ]
-    for name, label, fmt in (("spend", "Spend on purchases in the horizon", _fmt_usd),
-                             ("blocked_days", "Blocked person-product-days", _fmt_days),
-                             ("tokens_expired", "Tokens expiring unused", _fmt_int),
-                             ("tokens_consumed", "Tokens consumed", _fmt_int),
-                             ("tokens_remaining", "Tokens left at the end", _fmt_int)):
+    for name, label, fmt in (
+        ("spend", "Spend on purchases in the horizon", _fmt_usd),
+        ("blocked_days", "Blocked person-product-days", _fmt_days),
+        ("tokens_expired", "Tokens expiring unused", _fmt_int),
+        ("tokens_consumed", "Tokens consumed", _fmt_int),
+        ("tokens_remaining", "Tokens left at the end", _fmt_int),
+    ):
         mean = s[name]["mean"]
         p10, p90 = s["p10_p90"][name]
-        cards.append(_card(label, _tag(f"{key}/{name}/mean", mean, fmt(mean)),
-                           f"{_pm(s[name], fmt)} (95% CI of the mean); P10 to P90 of runs "
-                           f"{fmt(p10)} to {fmt(p90)}"))
-    return (f'<h3>Pool {escape(pool)}</h3><p class="plain">{escape(in_plain_words(pool, s, runs))}'
-            f'</p><div class="cards">{"".join(cards)}</div>')
+        cards.append(
+            _card(
+                label,
+                _tag(f"{key}/{name}/mean", mean, fmt(mean)),
+                f"{_pm(s[name], fmt)} (95% CI of the mean); P10 to P90 of runs {fmt(p10)} to {fmt(p90)}",
+            )
+        )
+    return (
+        f'<h3>Pool {escape(pool)}</h3><p class="plain">{escape(in_plain_words(pool, s, runs))}'
+        f'</p><div class="cards">{"".join(cards)}</div>'
+    )
 
 
 def in_plain_words(pool: str, s: dict, runs: int) -> str:
@@ -126,18 +151,24 @@ def in_plain_words(pool: str, s: dict, runs: int) -> str:
     lo, hi = prob["ci95"]
     q = s["run_out_date"]
     if prob["p"] == 0:
-        words = (f"Pool {pool} did not run out in any of {runs:,} runs "
-                 f"(the risk is below {_fmt_pct(hi)} with 95% confidence).")
+        words = (
+            f"Pool {pool} did not run out in any of {runs:,} runs "
+            f"(the risk is below {_fmt_pct(hi)} with 95% confidence)."
+        )
     else:
-        words = (f"Pool {pool} runs out before the end in {_fmt_pct(prob['p'])} of runs "
-                 f"(95% CI {_fmt_pct(lo)} to {_fmt_pct(hi)}).")
+        words = (
+            f"Pool {pool} runs out before the end in {_fmt_pct(prob['p'])} of runs "
+            f"(95% CI {_fmt_pct(lo)} to {_fmt_pct(hi)})."
+        )
         if q["p10"]:
             words += f" In 1 run in 10 it is empty by {q['p10']}."
         if q["p50"]:
             words += f" In half the runs it is empty by {q['p50']}."
     waste = s["tokens_expired"]["mean"]
-    words += (f" Expect {_fmt_int(waste)} tokens to expire unused and "
-              f"{_fmt_usd(s['spend']['mean'])} of purchases in the horizon.")
+    words += (
+        f" Expect {_fmt_int(waste)} tokens to expire unused and "
+        f"{_fmt_usd(s['spend']['mean'])} of purchases in the horizon."
+    )
     a = s["alert_date"]
     if s["alert_probability"] > 0:
         words += f" The low-balance alert fires in {_fmt_pct(s['alert_probability'])} of runs"
@@ -159,44 +190,55 @@ def _packs_table(lots: list[dict]) -> str:
             f"<td>{_tag(f'lots/{i}/expired/mean', e['mean'], _fmt_int(e['mean']))} {_pm(e)}</td>"
             f"<td>{_fmt_int(lot['expired_p10'])} to {_fmt_int(lot['expired_p90'])}</td>"
             f"<td>{_tag(f'lots/{i}/expired_usd/mean', usd, _fmt_usd(usd))}</td>"
-            f"<td>{'held at start (sunk)' if lot['held_at_start'] else ''}</td></tr>")
-    return ("<table><tr><th>Pack</th><th class='t'>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
-            "<th>Used (mean ± 95% CI)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
-            "<th>Waste (USD)</th><th></th></tr>" + "".join(rows) + "</table>")
+            f"<td>{'held at start (sunk)' if lot['held_at_start'] else ''}</td></tr>"
+        )
+    return (
+        "<table><tr><th>Pack</th><th class='t'>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
+        "<th>Used (mean ± 95% CI)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
+        "<th>Waste (USD)</th><th></th></tr>" + "".join(rows) + "</table>"
+    )
 
 
-def _breakdown_table(rows: list[dict], what: str, extra: tuple[str, str] | None = None,
-                     limit: int | None = None) -> str:
+def _breakdown_table(
+    rows: list[dict], what: str, extra: tuple[str, str] | None = None, limit: int | None = None
+) -> str:
     text = bool(rows) and extra is not None and isinstance(rows[0][extra[1]], str)
     left = ' class="t"' if text else ""
-    head = (f"<tr><th>{escape(what)}</th>"
-            + (f"<th{left}>{escape(extra[0])}</th>" if extra else "")
-            + "<th>Tokens (mean ± 95% CI)</th><th>P10 to P90</th><th>USD (mean)</th>"
-              "<th>Share</th></tr>")
+    head = (
+        f"<tr><th>{escape(what)}</th>"
+        + (f"<th{left}>{escape(extra[0])}</th>" if extra else "")
+        + "<th>Tokens (mean ± 95% CI)</th><th>P10 to P90</th><th>USD (mean)</th>"
+        "<th>Share</th></tr>"
+    )
     body = []
     shown = rows if limit is None else rows[:limit]
     for r in shown:
         t = r["tokens"]
         cell = f"<td{left}>{escape(str(r[extra[1]]))}</td>" if extra else ""
-        body.append(f"<tr><td>{escape(r['name'])}</td>{cell}<td>{_fmt_int(t['mean'])} {_pm(t)}</td>"
-                    f"<td>{_fmt_int(r['p10'])} to {_fmt_int(r['p90'])}</td>"
-                    f"<td>{_fmt_usd(r['usd_mean'])}</td><td>{_fmt_pct(r['share'])}</td></tr>")
-    more = ("" if limit is None or len(rows) <= limit else
-            f'<p class="note">Showing the {limit} largest of {len(rows)}; '
-            "the full list is in the JSON (`--json`).</p>")
+        body.append(
+            f"<tr><td>{escape(r['name'])}</td>{cell}<td>{_fmt_int(t['mean'])} {_pm(t)}</td>"
+            f"<td>{_fmt_int(r['p10'])} to {_fmt_int(r['p90'])}</td>"
+            f"<td>{_fmt_usd(r['usd_mean'])}</td><td>{_fmt_pct(r['share'])}</td></tr>"
+        )
+    more = (
+        ""
+        if limit is None or len(rows) <= limit
+        else f'<p class="note">Showing the {limit} largest of {len(rows)}; '
+        "the full list is in the JSON (`--json`).</p>"
+    )
     return "<table>" + head + "".join(body) + "</table>" + more
 
 
 CAPTIONS = {
     "balance.png": "Tokens left at the end of each day. The band holds the middle 80% of runs "
-                   "(P10 to P90), the line is the median; red lines mark when packs expire, the "
-                   "dashed line the low-balance alert level of the packs in the scenario.",
+    "(P10 to P90), the line is the median; red lines mark when packs expire, the "
+    "dashed line the low-balance alert level of the packs in the scenario.",
     "run_out.png": "When the pool runs out: the black line is the share of runs that had run out "
-                   "by each date; bars show in which week runs first ran out.",
+    "by each date; bars show in which week runs first ran out.",
     "waste.png": "Tokens expected to expire unused in each pack, with the range P10 to P90 over "
-                 "the runs and the value lost at the pack's price.",
+    "the runs and the value lost at the pack's price.",
     "burn.png": "Mean tokens consumed per calendar month, by product; the black bars are the 95% "
-                "interval of each month's mean.",
+    "interval of each month's mean.",
 }
 
 
@@ -208,67 +250,77 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
         f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(png).decode()}"><figcaption><b>{escape(name)}</b>: '
         f"{escape(CAPTIONS.get(name, ''))}</figcaption></figure>"
-        for name, png in charts.items())
+        for name, png in charts.items()
+    )
     price = data["token_price"]
     err_rows = []
     for pool, s in data["pools"].items():
         prob = s["run_out_probability_detail"]
-        err_rows.append(f"<tr><td>{escape(pool)}: run-out probability</td>"
-                        f"<td>{_fmt_pct(prob['p'])}</td><td>{_fmt_pct(prob['se'])}</td>"
-                        f"<td>{_fmt_pct(prob['ci95'][0])} to {_fmt_pct(prob['ci95'][1])}</td>"
-                        "<td>Wilson</td></tr>")
-        for name in ("tokens_consumed", "tokens_expired", "tokens_remaining", "blocked_days",
-                     "spend"):
+        err_rows.append(
+            f"<tr><td>{escape(pool)}: run-out probability</td>"
+            f"<td>{_fmt_pct(prob['p'])}</td><td>{_fmt_pct(prob['se'])}</td>"
+            f"<td>{_fmt_pct(prob['ci95'][0])} to {_fmt_pct(prob['ci95'][1])}</td>"
+            "<td>Wilson</td></tr>"
+        )
+        for name in ("tokens_consumed", "tokens_expired", "tokens_remaining", "blocked_days", "spend"):
             x = s[name]
             se = None if x["sd"] is None else x["sd"] / x["n"] ** 0.5
             lo, hi = x["mean_ci95"]
             unit = "$" if name == "spend" else ""
-            err_rows.append(f"<tr><td>{escape(pool)}: mean {name.replace('_', ' ')}</td>"
-                            f"<td>{unit}{_fmt_num(x['mean'])}</td><td>{unit}{_fmt_num(se)}</td>"
-                            f"<td>{unit}{_fmt_num(lo)} to {unit}{_fmt_num(hi)}</td>"
-                            "<td>Student t</td></tr>")
+            err_rows.append(
+                f"<tr><td>{escape(pool)}: mean {name.replace('_', ' ')}</td>"
+                f"<td>{unit}{_fmt_num(x['mean'])}</td><td>{unit}{_fmt_num(se)}</td>"
+                f"<td>{unit}{_fmt_num(lo)} to {unit}{_fmt_num(hi)}</td>"
+                "<td>Student t</td></tr>"
+            )
     resolution = max((d["resolution"] for d in data.get("daily", {}).values()), default=0.0)
-    precision = ("" if data.get("precision") is None else
-                 f"<tr><td>Precision asked</td><td>{data['precision']:g} "
-                 f"({'reached' if data['precision_reached'] else 'NOT reached'})</td></tr>")
+    precision = (
+        ""
+        if data.get("precision") is None
+        else f"<tr><td>Precision asked</td><td>{data['precision']:g} "
+        f"({'reached' if data['precision_reached'] else 'NOT reached'})</td></tr>"
+    )
     breakdowns = ""
     if "by_product" in data:
         breakdowns = (
             "<h2>Who and what burns the tokens</h2>"
             f'<p class="note">Tokens charged over the horizon, valued at ${price:,.2f} per token '
             "(costs.token_price). P10 to P90: the range of the middle 80% of runs.</p>"
-            "<h3>By product</h3>" + _breakdown_table(data["by_product"], "Product",
-                                                     ("Tokens/day", "rate"))
-            + "<h3>By group</h3>" + _breakdown_table(data["by_group"], "Group", ("People", "people"))
-            + "<h3>By person</h3>" + _breakdown_table(data["by_person"], "Person",
-                                                      ("Group", "group"), limit=100))
+            "<h3>By product</h3>"
+            + _breakdown_table(data["by_product"], "Product", ("Tokens/day", "rate"))
+            + "<h3>By group</h3>"
+            + _breakdown_table(data["by_group"], "Group", ("People", "people"))
+            + "<h3>By person</h3>"
+            + _breakdown_table(data["by_person"], "Person", ("Group", "group"), limit=100)
+        )
     embedded = json.dumps(data["run_json"], allow_nan=False).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Flex token forecast: {escape(data['scenario'])}</title><style>{CSS}</style></head>
+<title>Flex token forecast: {escape(data["scenario"])}</title><style>{CSS}</style></head>
 <body>
-<h1>Flex token forecast: {escape(data['scenario'])}</h1>
-<p class="sub">{escape(data['start'])} to {escape(data['end'])} &middot; {runs:,} simulated runs
-&middot; seed {data['seed']} &middot; flexsim {escape(__version__)}</p>
+<h1>Flex token forecast: {escape(data["scenario"])}</h1>
+<p class="sub">{escape(data["start"])} to {escape(data["end"])} &middot; {runs:,} simulated runs
+&middot; seed {data["seed"]} &middot; flexsim {escape(__version__)}</p>
 <h2>Headline answers</h2>
 {pools}
 <h3>Packs: what expires unused</h3>
-{_packs_table(data['lots'])}
+{_packs_table(data["lots"])}
 {breakdowns}
 <h2>Charts</h2>
 {figures}
 <h2>Assumptions and precision</h2>
 <table class="kv">
 <tr><td>Scenario file</td><td>{escape(scenario_file)}</td></tr>
-<tr><td>Scenario</td><td>{escape(data['scenario'])}, {escape(data['start'])} to
-{escape(data['end'])}</td></tr>
-<tr><td>Runs</td><td>{runs:,}</td></tr><tr><td>Seed</td><td>{data['seed']}</td></tr>
+<tr><td>Scenario</td><td>{escape(data["scenario"])}, {escape(data["start"])} to
+{escape(data["end"])}</td></tr>
+<tr><td>Runs</td><td>{runs:,}</td></tr><tr><td>Seed</td><td>{data["seed"]}</td></tr>
 {precision}
 <tr><td>flexsim version</td><td>{escape(__version__)}</td></tr>
 <tr><td>Token value for use</td><td>${price:,.2f}</td></tr>
-<tr><td>Daily balance quantiles</td><td>{'exact' if resolution == 0 else
-f'within {resolution:,.1f} tokens (histogram bins; means are exact)'}</td></tr>
+<tr><td>Daily balance quantiles</td><td>{
+        "exact" if resolution == 0 else f"within {resolution:,.1f} tokens (histogram bins; means are exact)"
+    }</td></tr>
 </table>
 <p class="note">Every figure comes from the simulated runs. A mean is shown with its 95%
 confidence interval (how far the average over these runs may be from the average over endless
@@ -276,7 +328,7 @@ runs); P10/P90 and P05/P95 describe the spread between runs, which more runs do 
 with more runs (or <code>--precision</code>) to narrow the intervals.</p>
 <h3>Monte Carlo error of each headline figure ({runs:,} runs)</h3>
 <table><tr><th>Figure</th><th>Estimate</th><th>Standard error</th><th>95% interval</th>
-<th>Method</th></tr>{''.join(err_rows)}</table>
+<th>Method</th></tr>{"".join(err_rows)}</table>
 <script type="application/json" id="flexsim-data">{embedded}</script>
 </body></html>
 """

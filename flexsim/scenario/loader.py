@@ -21,9 +21,9 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from flexsim.catalog import CATALOG, catalog_rates, spelling_hint
 from flexsim.errors import ScenarioError
-from flexsim.model import (
+from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
+from flexsim.scenario.model import (
     DEFAULT_TOKEN_PRICE,
     MONTHS,
     WEEKDAYS,
@@ -878,8 +878,12 @@ class _Builder:
         used = doc.integer(used_node, section.at("days_used"), 0)
         workdays = doc.integer(section.need("workdays"), section.at("workdays"), 0)
         if used > workdays:
-            doc.fail(used_node, section.at("days_used"), f"days_used {used} is more than workdays "
-                     f"{workdays} (the days used are counted among the workdays observed)")
+            doc.fail(
+                used_node,
+                section.at("days_used"),
+                f"days_used {used} is more than workdays "
+                f"{workdays} (the days used are counted among the workdays observed)",
+            )
         return History(used, workdays)
 
     def _check_product(self, product: str, node: Node, path: str, products: dict[str, int]) -> None:
@@ -1010,10 +1014,10 @@ class _Builder:
             else DEFAULT_TOKEN_PRICE
         )
         th_node = section.get("subscription_threshold")
-        threshold = (doc.probability(th_node, section.at("subscription_threshold"))
-                     if th_node is not None else 0.5)
-        return Costs(blocked_day=blocked_day, token_price=token_price,
-                     subscription_threshold=threshold)
+        threshold = (
+            doc.probability(th_node, section.at("subscription_threshold")) if th_node is not None else 0.5
+        )
+        return Costs(blocked_day=blocked_day, token_price=token_price, subscription_threshold=threshold)
 
     def _simulation(self) -> tuple[int, int]:
         doc = self.doc

@@ -11,9 +11,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from flexsim.ledger import Pack, PoolLedger
-from flexsim.model import Threshold
-from flexsim.plan import Plan
+from flexsim.engine.ledger import Pack, PoolLedger
+from flexsim.engine.plan import Plan
+from flexsim.scenario.model import Threshold
 
 NEVER = np.iinfo(np.int64).max // 4
 
@@ -93,7 +93,8 @@ class PoolColumns:
         K = self.rem.shape[1]
         slot_key = np.broadcast_to(np.arange(K), (len(rows), K))
         self.order[rows] = np.lexsort(
-            (slot_key, self.date_day[rows], self.tokens[rows], self.exp_day[rows]), axis=-1)
+            (slot_key, self.date_day[rows], self.tokens[rows], self.exp_day[rows]), axis=-1
+        )
 
 
 class PoolBank:
@@ -168,8 +169,9 @@ class PoolBank:
             for k, slot in enumerate(self.pool_lots[p]):
                 lot = self.plan.lots[slot]
                 if not lot.held and lot.date_day == day:
-                    self._add(p, all_rows, k, lot.expires_day, self.lot_tokens[:, slot],
-                              self.lot_price[:, slot])
+                    self._add(
+                        p, all_rows, k, lot.expires_day, self.lot_tokens[:, slot], self.lot_price[:, slot]
+                    )
                     lots_today = True
             due = np.flatnonzero(st.outstanding == day)
             if len(due):
@@ -237,13 +239,15 @@ class PoolBank:
         balance = st.balance[rows]
         easy = balance >= demand
         if policy is not None and policy.lead_days == 0:
-            can_order = np.ones(len(demand), bool) if policy.max_orders is None else (
-                st.orders[rows] < policy.max_orders)
+            can_order = (
+                np.ones(len(demand), bool)
+                if policy.max_orders is None
+                else (st.orders[rows] < policy.max_orders)
+            )
             easy &= ~(can_order & (balance - demand < level(policy.below, st.bought[rows])))
         return easy
 
-    def charge(self, p: int, rows: np.ndarray, demand: np.ndarray, count: np.ndarray,
-               day: int) -> None:
+    def charge(self, p: int, rows: np.ndarray, demand: np.ndarray, count: np.ndarray, day: int) -> None:
         """Charge these rows' whole day (`demand` tokens in `count` charges) at once.
 
         Drawing the day's total from the packs in draw order leaves them exactly as charging one
@@ -275,9 +279,15 @@ class PoolBank:
         # Only packs still holding tokens can change; the others stay as they are in the bank.
         for k in np.flatnonzero(st.rem[row] > 0).tolist():
             slot = self.pool_lots[p][k] if k < n_lots else first_topup + k - n_lots
-            pack = Pack(slot, int(st.tokens[row, k]), int(st.date_day[row, k]),
-                        int(st.exp_day[row, k]), int(st.rem[row, k]), int(st.consumed[row, k]),
-                        int(st.expired[row, k]))
+            pack = Pack(
+                slot,
+                int(st.tokens[row, k]),
+                int(st.date_day[row, k]),
+                int(st.exp_day[row, k]),
+                int(st.rem[row, k]),
+                int(st.consumed[row, k]),
+                int(st.expired[row, k]),
+            )
             packs[slot] = (k, pack)
             ledger.packs.append(pack)
         ledger.packs.sort(key=Pack.draw_key)
@@ -305,7 +315,10 @@ class PoolBank:
                 st.exp_day[row, k] = pack.expires_day
         for k, pack in packs.values():
             st.rem[row, k], st.consumed[row, k], st.expired[row, k] = (
-                pack.remaining, pack.consumed, pack.expired)
+                pack.remaining,
+                pack.consumed,
+                pack.expired,
+            )
         st.bought[row], st.consumed_total[row] = ledger.bought, ledger.consumed
         st.expired_total[row], st.balance[row] = ledger.expired, ledger.balance
         st.spend[row], st.charges[row] = ledger.spend, ledger.charges

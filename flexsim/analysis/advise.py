@@ -12,10 +12,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
-from flexsim.model import Scenario
-from flexsim.records import POOL_COUNTERS
-from flexsim.stats import proportion, summary_with_range
+from flexsim.engine.records import POOL_COUNTERS
+from flexsim.scenario.model import Scenario
 
 
 def pool_cost(results: Results) -> np.ndarray:
@@ -33,15 +33,23 @@ def _seat_matrix(results: Results, name: str) -> np.ndarray:
     return np.stack([getattr(r, name) for r in results.records]).astype(np.float64)
 
 
-def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold: float = 0.5,
-           progress=None, lot: str | None = None, sizes: list[int] | None = None) -> dict:
+def advise(
+    scenario: Scenario,
+    runs: int,
+    seed: int,
+    workers: int = 1,
+    threshold: float = 0.5,
+    progress=None,
+    lot: str | None = None,
+    sizes: list[int] | None = None,
+) -> dict:
     """The `advise --json` object of SPEC section 5 (plus waste findings; with `lot` and
     `sizes`, also how the best size of that pack changes once the plan is in place)."""
     if lot is not None:  # a bad pack name or a held pack: say so before simulating anything
-        from flexsim.optimize import check_lot
+        from flexsim.analysis.optimize import check_lot
+
         check_lot(scenario, lot)
-    before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True,
-                      progress=progress)
+    before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True, progress=progress)
 
     plan = before.plan
     scale = 365.0 / scenario.days
@@ -66,39 +74,50 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
         if recommendation == "subscription" and not already:
             moved.append((person, product))
         rate = int(plan.seat_rate[s])
-        people.append({
-            "person": person,
-            "group": None if group.named else group.name,
-            "product": product,
-            "pool": plan.pool_names[plan.seat_pool[s]],
-            "days_per_year": summary_with_range(days[:, s] * scale),
-            "flex_cost_per_year": summary_with_range(flex[:, s]),
-            "subscription_price": price,
-            "probability_subscription_cheaper": prob,
-            "probability_detail": proportion(cheaper, runs) if price is not None else None,
-            "break_even_days_per_year": (price / (rate * price_token)) if price is not None else None,
-            "expected_saving_with_subscription": (float(flex[:, s].mean()) - price
-                                                  if price is not None else None),
-            "recommendation": recommendation,
-            "already_on_subscription": already,
-            # Mean days of use in each calendar month (January first) over the horizon.
-            "days_per_month": [float(v) for v in month_days[:, :, s].mean(axis=0)],
-        })
-    cost_before = pool_cost(before) + sum(scenario.subscriptions[p] for _, p in scenario.on_subscription
-                                          if p in scenario.subscriptions)
+        people.append(
+            {
+                "person": person,
+                "group": None if group.named else group.name,
+                "product": product,
+                "pool": plan.pool_names[plan.seat_pool[s]],
+                "days_per_year": summary_with_range(days[:, s] * scale),
+                "flex_cost_per_year": summary_with_range(flex[:, s]),
+                "subscription_price": price,
+                "probability_subscription_cheaper": prob,
+                "probability_detail": proportion(cheaper, runs) if price is not None else None,
+                "break_even_days_per_year": (price / (rate * price_token)) if price is not None else None,
+                "expected_saving_with_subscription": (
+                    float(flex[:, s].mean()) - price if price is not None else None
+                ),
+                "recommendation": recommendation,
+                "already_on_subscription": already,
+                # Mean days of use in each calendar month (January first) over the horizon.
+                "days_per_month": [float(v) for v in month_days[:, :, s].mean(axis=0)],
+            }
+        )
+    cost_before = pool_cost(before) + sum(
+        scenario.subscriptions[p] for _, p in scenario.on_subscription if p in scenario.subscriptions
+    )
     if moved:
         after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
         after = simulate(after_scenario, runs=runs, seed=seed, workers=workers)
-        cost_after = pool_cost(after) + sum(scenario.subscriptions[p] for _, p in
-                                            after_scenario.on_subscription if p in scenario.subscriptions)
+        cost_after = pool_cost(after) + sum(
+            scenario.subscriptions[p]
+            for _, p in after_scenario.on_subscription
+            if p in scenario.subscriptions
+        )
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
         after_scenario = scenario
     bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, workers) if lot else None
     waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
-        "scenario": scenario.name, "runs": runs, "seed": seed, "threshold": threshold,
-        "token_price": price_token, "horizon_days": scenario.days,
+        "scenario": scenario.name,
+        "runs": runs,
+        "seed": seed,
+        "threshold": threshold,
+        "token_price": price_token,
+        "horizon_days": scenario.days,
         "people": people,
         "plan": {
             "move_to_subscription": [{"person": p, "product": q} for p, q in moved],
@@ -111,33 +130,42 @@ def advise(scenario: Scenario, runs: int, seed: int, workers: int = 1, threshold
     }
 
 
-def _best_bundle(before: Scenario, after: Scenario, lot: str, sizes: list[int], runs: int,
-                 seed: int, workers: int) -> dict:
+def _best_bundle(
+    before: Scenario, after: Scenario, lot: str, sizes: list[int], runs: int, seed: int, workers: int
+) -> dict:
     """The recommended size of pack `lot` without and with the plan (same runs)."""
-    from flexsim.optimize import evaluate, recommend
+    from flexsim.analysis.optimize import evaluate, recommend
+
     objective = "cost" if before.costs.blocked_day is not None else "service"
     out = {"lot": lot, "objective": objective, "max_run_out": 0.05}
     for key, sc in (("before", before), ("after", after)):
         cands = evaluate(sc, lot, sizes, runs, seed, workers, objective)
         rec = recommend(cands, objective, 0.05)
-        out[key] = {k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95",
-                                         "run_out_probability", "meets_limit")}
+        out[key] = {
+            k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95", "run_out_probability", "meets_limit")
+        }
     return out
 
 
-def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd: np.ndarray,
-           people: list[dict]) -> dict:
+def _waste(
+    scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd: np.ndarray, people: list[dict]
+) -> dict:
     """What the seed guide calls waste, in USD per year with ranges."""
     plan = results.plan
     by_group: dict[str, np.ndarray] = {}
     for s in range(plan.n_seats):
         group = scenario.groups[plan.person_group[plan.seat_person[s]]].name
         by_group[group] = by_group.get(group, 0) + idle_usd[:, s]
-    rare = [{"person": p["person"], "product": p["product"],
-             "expected_flex_cost_per_year": p["flex_cost_per_year"]["mean"],
-             "subscription_price": p["subscription_price"]}
-            for p in people if p["subscription_price"] is not None
-            and p["probability_subscription_cheaper"] == 0.0]
+    rare = [
+        {
+            "person": p["person"],
+            "product": p["product"],
+            "expected_flex_cost_per_year": p["flex_cost_per_year"]["mean"],
+            "subscription_price": p["subscription_price"],
+        }
+        for p in people
+        if p["subscription_price"] is not None and p["probability_subscription_cheaper"] == 0.0
+    ]
     extra_by_group: dict[str, np.ndarray] = {}
     for p in range(len(plan.persons)):
         group = scenario.groups[plan.person_group[p]].name
@@ -147,21 +175,26 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd
             "total": summary_with_range(extra_usd.sum(axis=1)),
             "by_group": {g: summary_with_range(v) for g, v in extra_by_group.items() if np.any(v)},
             "note": "tokens of the second and further products a person launches on the same day "
-                    "(each product has its own window), valued at costs.token_price",
+            "(each product has its own window), valued at costs.token_price",
         },
         "left_open_recharges_usd_per_year": {
             "total": summary_with_range(idle_usd.sum(axis=1)),
             "by_group": {g: summary_with_range(v) for g, v in by_group.items() if np.any(v)},
             "note": "tokens charged again for products left open but idle (no idle awareness); "
-                    "an upper bound on what idle awareness would save, since a re-charge may also "
-                    "cover use later in the same 24 hours",
+            "an upper bound on what idle awareness would save, since a re-charge may also "
+            "cover use later in the same 24 hours",
             # Groups that leave products open: with idle awareness that costs nothing; without
             # it, the re-charges above are what turning idle awareness on would save.
             "groups_leaving_products_open": [
-                {"group": g.name, "left_open": g.left_open, "idle_awareness": g.idle_awareness,
-                 "usd_per_year": summary_with_range(by_group.get(g.name, np.zeros(results.runs)))}
+                {
+                    "group": g.name,
+                    "left_open": g.left_open,
+                    "idle_awareness": g.idle_awareness,
+                    "usd_per_year": summary_with_range(by_group.get(g.name, np.zeros(results.runs))),
+                }
                 for g in scenario.groups
-                if g.left_open > 0 or any(u.left_open for u in g.products)],
+                if g.left_open > 0 or any(u.left_open for u in g.products)
+            ],
         },
         "never_worth_a_subscription": rare,
     }
@@ -169,77 +202,126 @@ def _waste(scenario: Scenario, results: Results, idle_usd: np.ndarray, extra_usd
 
 def table_text(data: dict) -> str:
     """People sorted by the expected saving of a subscription, then the plan."""
-    rows = sorted(data["people"], key=lambda p: -(p["expected_saving_with_subscription"]
-                                                   if p["expected_saving_with_subscription"] is not None
-                                                   else -1e18))
+    rows = sorted(
+        data["people"],
+        key=lambda p: (
+            -(
+                p["expected_saving_with_subscription"]
+                if p["expected_saving_with_subscription"] is not None
+                else -1e18
+            )
+        ),
+    )
     w = max([len(p["person"]) for p in rows] + [6])
     wp = max([len(p["product"]) for p in rows] + [7])
-    lines = [f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
-             f"(a token valued at ${data['token_price']:.2f})", "",
-             f"  {'person':<{w}} {'product':<{wp}} {'days/year (P10-P90)':>22} "
-             f"{'Flex USD/year (P10-P90)':>26} {'subscr.':>8} {'P(subscr. cheaper)':>18}  advice"]
+    lines = [
+        f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
+        f"(a token valued at ${data['token_price']:.2f})",
+        "",
+        f"  {'person':<{w}} {'product':<{wp}} {'days/year (P10-P90)':>22} "
+        f"{'Flex USD/year (P10-P90)':>26} {'subscr.':>8} {'P(subscr. cheaper)':>18}  advice",
+    ]
     for p in rows:
         d, f = p["days_per_year"], p["flex_cost_per_year"]
         sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
         prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.1%}"
-        lines.append(f"  {p['person']:<{w}} {p['product']:<{wp}} "
-                     f"{d['mean']:>7.0f} ({d['p10']:>4.0f}-{d['p90']:<4.0f})     "
-                     f"{f['mean']:>9,.0f} ({f['p10']:>6,.0f}-{f['p90']:<6,.0f})  {sub:>8} {prob:>18}  "
-                     f"{p['recommendation']}")
+        lines.append(
+            f"  {p['person']:<{w}} {p['product']:<{wp}} "
+            f"{d['mean']:>7.0f} ({d['p10']:>4.0f}-{d['p90']:<4.0f})     "
+            f"{f['mean']:>9,.0f} ({f['p10']:>6,.0f}-{f['p90']:<6,.0f})  {sub:>8} {prob:>18}  "
+            f"{p['recommendation']}"
+        )
     plan = data["plan"]
     lines.append("")
     moved = plan["move_to_subscription"]
     if moved:
-        lines.append(f"Plan: move {len(moved)} person-product(s) to subscriptions: "
-                     + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
-                     + (" ..." if len(moved) > 8 else ""))
+        lines.append(
+            f"Plan: move {len(moved)} person-product(s) to subscriptions: "
+            + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
+            + (" ..." if len(moved) > 8 else "")
+        )
     else:
         lines.append("Plan: nobody is better off on a subscription.")
     if "best_bundle" in plan:
         b = plan["best_bundle"]
-        lines.append(f"Best size of pack {b['lot']!r} ({b['objective']} objective): "
-                     f"{b['before']['tokens']:,} tokens as it is, {b['after']['tokens']:,} with the plan")
-    for key, label in (("cost_before", "Cost as it is"), ("cost_after", "Cost with the plan"),
-                       ("saving", "Saving")):
+        lines.append(
+            f"Best size of pack {b['lot']!r} ({b['objective']} objective): "
+            f"{b['before']['tokens']:,} tokens as it is, {b['after']['tokens']:,} with the plan"
+        )
+    for key, label in (
+        ("cost_before", "Cost as it is"),
+        ("cost_after", "Cost with the plan"),
+        ("saving", "Saving"),
+    ):
         s = plan[key]
         lo, hi = s["mean_ci95"]
         ci = "" if lo is None else f" (95% CI {lo:,.0f} to {hi:,.0f})"
         lines.append(f"  {label + ' (USD/year):':<30} {s['mean']:>10,.0f}{ci}")
     left = data["waste"]["left_open_recharges_usd_per_year"]["total"]
     if left["mean"]:
-        lines.append(f"Left open without idle awareness: {left['mean']:,.0f} USD/year re-charged "
-                     f"(P10-P90 {left['p10']:,.0f} to {left['p90']:,.0f})")
+        lines.append(
+            f"Left open without idle awareness: {left['mean']:,.0f} USD/year re-charged "
+            f"(P10-P90 {left['p10']:,.0f} to {left['p90']:,.0f})"
+        )
     several = data["waste"]["several_products_same_day_usd_per_year"]["total"]
     if several["mean"]:
-        lines.append(f"Second products opened the same day: {several['mean']:,.0f} USD/year "
-                     f"(P10-P90 {several['p10']:,.0f} to {several['p90']:,.0f})")
+        lines.append(
+            f"Second products opened the same day: {several['mean']:,.0f} USD/year "
+            f"(P10-P90 {several['p10']:,.0f} to {several['p90']:,.0f})"
+        )
     rare = data["waste"]["never_worth_a_subscription"]
     if rare:
-        lines.append(f"{len(rare)} person-product(s): a subscription was cheaper in none of the "
-                     "runs, so Flex is right for them.")
+        lines.append(
+            f"{len(rare)} person-product(s): a subscription was cheaper in none of the "
+            "runs, so Flex is right for them."
+        )
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ("person", "group", "product", "pool", "days_per_year_mean", "days_per_year_p10",
-               "days_per_year_p90", "flex_cost_per_year_mean", "flex_cost_per_year_p10",
-               "flex_cost_per_year_p90", "subscription_price", "break_even_days_per_year",
-               "probability_subscription_cheaper", "recommendation")
+CSV_COLUMNS = (
+    "person",
+    "group",
+    "product",
+    "pool",
+    "days_per_year_mean",
+    "days_per_year_p10",
+    "days_per_year_p90",
+    "flex_cost_per_year_mean",
+    "flex_cost_per_year_p10",
+    "flex_cost_per_year_p90",
+    "subscription_price",
+    "break_even_days_per_year",
+    "probability_subscription_cheaper",
+    "recommendation",
+)
 
 
 def csv_text(data: dict) -> str:
     """One row per person and product."""
     import csv
     import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in data["people"]:
         d, f = p["days_per_year"], p["flex_cost_per_year"]
-        writer.writerow([p["person"], p["group"] or "", p["product"], p["pool"],
-                         f"{d['mean']:.2f}", f"{d['p10']:.2f}", f"{d['p90']:.2f}",
-                         f"{f['mean']:.2f}", f"{f['p10']:.2f}", f"{f['p90']:.2f}",
-                         "" if p["subscription_price"] is None else p["subscription_price"],
-                         "" if p["break_even_days_per_year"] is None
-                         else f"{p['break_even_days_per_year']:.1f}",
-                         f"{p['probability_subscription_cheaper']:.4f}", p["recommendation"]])
+        writer.writerow(
+            [
+                p["person"],
+                p["group"] or "",
+                p["product"],
+                p["pool"],
+                f"{d['mean']:.2f}",
+                f"{d['p10']:.2f}",
+                f"{d['p90']:.2f}",
+                f"{f['mean']:.2f}",
+                f"{f['p10']:.2f}",
+                f"{f['p90']:.2f}",
+                "" if p["subscription_price"] is None else p["subscription_price"],
+                "" if p["break_even_days_per_year"] is None else f"{p['break_even_days_per_year']:.1f}",
+                f"{p['probability_subscription_cheaper']:.4f}",
+                p["recommendation"],
+            ]
+        )
     return buffer.getvalue()

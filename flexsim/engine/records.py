@@ -8,8 +8,17 @@ import numpy as np
 
 # Integer counters kept per pool, in this order (also the CSV columns after run and pool).
 POOL_COUNTERS = (
-    "tokens_purchased", "tokens_consumed", "tokens_expired", "tokens_remaining", "launches",
-    "charges", "blocked_launches", "blocked_renewals", "blocked_days", "run_out_day", "alert_day",
+    "tokens_purchased",
+    "tokens_consumed",
+    "tokens_expired",
+    "tokens_remaining",
+    "launches",
+    "charges",
+    "blocked_launches",
+    "blocked_renewals",
+    "blocked_days",
+    "run_out_day",
+    "alert_day",
     "topups",
 )
 
@@ -46,10 +55,13 @@ class RunRecord:
 
     def same_as(self, other: RunRecord) -> bool:
         """Identical results (what the two engines must agree on)."""
-        same = (self.run == other.run and np.array_equal(self.counters, other.counters)
-                and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
-                and np.array_equal(self.lot_consumed, other.lot_consumed)
-                and np.array_equal(self.lot_expired, other.lot_expired))
+        same = (
+            self.run == other.run
+            and np.array_equal(self.counters, other.counters)
+            and np.allclose(self.spend, other.spend, rtol=0, atol=1e-6)
+            and np.array_equal(self.lot_consumed, other.lot_consumed)
+            and np.array_equal(self.lot_expired, other.lot_expired)
+        )
         for name in DETAILS + TRACKS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if same and mine is not None and theirs is not None:

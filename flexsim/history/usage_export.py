@@ -20,18 +20,39 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
-from flexsim.catalog import CATALOG, spelling_hint
 from flexsim.errors import ScenarioError
+from flexsim.scenario.catalog import CATALOG, spelling_hint
 
-__all__ = ["STYLES", "Dates", "Usage", "UsageFileError", "UsageRow", "canonical_product", "read_table",
-           "read_usage", "usage_csv_text", "usage_xlsx_bytes", "whole_tokens"]
+__all__ = [
+    "STYLES",
+    "Dates",
+    "Usage",
+    "UsageFileError",
+    "UsageRow",
+    "canonical_product",
+    "read_table",
+    "read_usage",
+    "usage_csv_text",
+    "usage_xlsx_bytes",
+    "whole_tokens",
+]
 
 # The three naming styles, column by column, as Autodesk writes them.
 STYLES: dict[str, tuple[str, ...]] = {
-    "current": ("Team", "First name", "Last name", "Email", "Product", "Feature", "Day used",
-                "Tokens used"),
-    "snake": ("team_alias", "email", "first_name", "last_name", "product_name", "version",
-              "day_used", "tokens_used", "usage_type", "hashed_autodesk_id", "offering_name"),
+    "current": ("Team", "First name", "Last name", "Email", "Product", "Feature", "Day used", "Tokens used"),
+    "snake": (
+        "team_alias",
+        "email",
+        "first_name",
+        "last_name",
+        "product_name",
+        "version",
+        "day_used",
+        "tokens_used",
+        "usage_type",
+        "hashed_autodesk_id",
+        "offering_name",
+    ),
     "camel": ("productName", "usageDate", "version", "tokens", "emailAddress", "userName"),
 }
 STYLE_WORDS = {"current": "current export", "snake": "older exports", "camel": "Insights API"}
@@ -49,8 +70,7 @@ _FIELD_OF = {
     "feature": "feature", "version": "version", "usagetype": "usage_type",
     "offeringname": "offering_name",
 }  # fmt: skip
-_READ = ("team", "email", "first_name", "last_name", "hashed_id", "user_name", "product", "day",
-         "tokens")
+_READ = ("team", "email", "first_name", "last_name", "hashed_id", "user_name", "product", "day", "tokens")
 # Identity columns, most reliable first: each row's user is the first of these that is not masked.
 _IDENTITY = ("email", "hashed_id", "user_name", "name")
 
@@ -109,8 +129,14 @@ class Usage:
 
     def before(self, day: date) -> Usage:
         """The rows dated before `day` (what was known on that day)."""
-        return Usage(self.source, self.style, [r for r in self.rows if r.day < day], self.has_teams,
-                     self.identity, list(self.notes))
+        return Usage(
+            self.source,
+            self.style,
+            [r for r in self.rows if r.day < day],
+            self.has_teams,
+            self.identity,
+            list(self.notes),
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,8 +167,9 @@ def read_table(path: str | os.PathLike[str]) -> tuple[list[object], Iterator[tup
     for _number, cells in table:
         if any(str(c).strip() for c in cells if c is not None):
             return cells, table
-    raise UsageFileError("the file is empty: expected a header row, then one row per user, "
-                         "product and day", source)
+    raise UsageFileError(
+        "the file is empty: expected a header row, then one row per user, product and day", source
+    )
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -155,15 +182,20 @@ def _decode(raw: bytes, source: str) -> str:
     try:
         return raw.decode("cp1252")  # what spreadsheets on Windows save as "CSV"
     except UnicodeDecodeError as exc:
-        raise UsageFileError(f"not a text file (bad byte at offset {exc.start}): expected CSV "
-                             "text or an .xlsx workbook", source) from None
+        raise UsageFileError(
+            f"not a text file (bad byte at offset {exc.start}): expected CSV text or an .xlsx workbook",
+            source,
+        ) from None
 
 
 def _csv_rows(raw: bytes, source: str) -> Iterator[tuple[int, list[object]]]:
     text = _decode(raw, source)
     if "\0" in text:
-        raise UsageFileError("not a text file (it holds NUL bytes): expected CSV text, or an "
-                             "workbook saved with the .xlsx extension", source)
+        raise UsageFileError(
+            "not a text file (it holds NUL bytes): expected CSV text, or an "
+            "workbook saved with the .xlsx extension",
+            source,
+        )
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -179,8 +211,11 @@ def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
     try:
         import openpyxl
     except ImportError:
-        raise UsageFileError("reading .xlsx files needs openpyxl: python -m pip install "
-                             "'flexsim[xlsx]' (or save the sheet as CSV)", source) from None
+        raise UsageFileError(
+            "reading .xlsx files needs openpyxl: python -m pip install "
+            "'flexsim[xlsx]' (or save the sheet as CSV)",
+            source,
+        ) from None
     if not p.is_file():
         p.read_bytes()  # the usual error for a missing file or a folder
     try:
@@ -224,18 +259,29 @@ def _columns(header: Sequence[object], source: str) -> tuple[dict[str, int], str
         if f not in _READ:
             continue  # Feature, version, usage_type ... and anything else: not needed
         if f in where:
-            raise UsageFileError(f"columns {where[f] + 1} and {i + 1} ({header[where[f]]!r} and "
-                                 f"{name!r}) both give the {f.replace('_', ' ')}: keep one", source, 1)
+            raise UsageFileError(
+                f"columns {where[f] + 1} and {i + 1} ({header[where[f]]!r} and "
+                f"{name!r}) both give the {f.replace('_', ' ')}: keep one",
+                source,
+                1,
+            )
         where[f] = i
     shown = ", ".join(str(c).strip() for c in header if c is not None and str(c).strip())
     for f in ("product", "day", "tokens"):
         if f not in where:
-            raise UsageFileError(f"no {f} column: expected {_expected(f, style)}; the header "
-                                 f"row has {shown or 'nothing'}", source, 1)
+            raise UsageFileError(
+                f"no {f} column: expected {_expected(f, style)}; the header row has {shown or 'nothing'}",
+                source,
+                1,
+            )
     has_name = "first_name" in where or "last_name" in where
     if not ({"email", "hashed_id", "user_name"} & set(where) or has_name):
-        raise UsageFileError(f"no user column: expected {_expected('email', style)} (or the user's "
-                             f"name or hashed ID); the header row has {shown}", source, 1)
+        raise UsageFileError(
+            f"no user column: expected {_expected('email', style)} (or the user's "
+            f"name or hashed ID); the header row has {shown}",
+            source,
+            1,
+        )
     return where, style
 
 
@@ -265,8 +311,12 @@ def _identity(cells: Sequence[object], where: dict[str, int]) -> tuple[str, str]
     return None
 
 
-_IDENTITY_WORDS = {"email": "e-mail address", "hashed_id": "hashed Autodesk ID",
-                   "user_name": "user name", "name": "first and last name"}
+_IDENTITY_WORDS = {
+    "email": "e-mail address",
+    "hashed_id": "hashed Autodesk ID",
+    "user_name": "user name",
+    "name": "first and last name",
+}
 
 
 def canonical_product(name: str, seen: dict[str, str] | None = None) -> str:
@@ -302,11 +352,13 @@ def whole_tokens(value: object, column: str, source: str, row: int) -> int:
             number = int(as_float)
         except (ValueError, OverflowError):
             what = "empty" if not text else f"{text!r}"
-            raise UsageFileError(f"{column} is {what}: expected a whole number of tokens (0 or "
-                                 "more)", source, row) from None
+            raise UsageFileError(
+                f"{column} is {what}: expected a whole number of tokens (0 or more)", source, row
+            ) from None
     if number < 0:
-        raise UsageFileError(f"{column} is {number}: expected a whole number of tokens (0 or more)",
-                             source, row)
+        raise UsageFileError(
+            f"{column} is {number}: expected a whole number of tokens (0 or more)", source, row
+        )
     return number
 
 
@@ -339,8 +391,9 @@ class Dates:
 
     def fail(self, text: str, row: int):
         what = "empty" if not text else f"{text!r}, not a date"
-        raise UsageFileError(f"{self.column} is {what}: expected YYYY-MM-DD (or MM/DD/YYYY)",
-                             self.source, row)
+        raise UsageFileError(
+            f"{self.column} is {what}: expected YYYY-MM-DD (or MM/DD/YYYY)", self.source, row
+        )
 
     def resolve(self) -> tuple[dict[int, date], str | None]:
         """Row -> date of the slash dates: month first unless some day-first date proves otherwise."""
@@ -348,21 +401,28 @@ class Dates:
         month_first = [r for r in self.slash if r[2] > 12]
         if day_first and month_first:
             a, b = day_first[0], month_first[0]
-            raise UsageFileError(f"{self.column}: row {a[0]} is day/month/year ({a[1]}/{a[2]}/{a[3]}) but "
-                                 f"row {b[0]} is month/day/year ({b[1]}/{b[2]}/{b[3]}); use one order "
-                                 "(YYYY-MM-DD is safest)", self.source, b[0])
+            raise UsageFileError(
+                f"{self.column}: row {a[0]} is day/month/year ({a[1]}/{a[2]}/{a[3]}) but "
+                f"row {b[0]} is month/day/year ({b[1]}/{b[2]}/{b[3]}); use one order "
+                "(YYYY-MM-DD is safest)",
+                self.source,
+                b[0],
+            )
         note = None
         if self.slash and not day_first and not month_first:
-            note = (f"{self.source}: the dates like {self.slash[0][1]}/{self.slash[0][2]}/"
-                    f"{self.slash[0][3]} are read as month/day/year (none of them says which)")
+            note = (
+                f"{self.source}: the dates like {self.slash[0][1]}/{self.slash[0][2]}/"
+                f"{self.slash[0][3]} are read as month/day/year (none of them says which)"
+            )
         out = {}
         for row, a, b, year in self.slash:
             month, day = (b, a) if day_first else (a, b)
             try:
                 out[row] = date(year, month, day)
             except ValueError:
-                raise UsageFileError(f"{self.column} {a}/{b}/{year} is not a valid date", self.source,
-                                     row) from None
+                raise UsageFileError(
+                    f"{self.column} {a}/{b}/{year} is not a valid date", self.source, row
+                ) from None
         return out, note
 
 
@@ -390,26 +450,36 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
         if not product:
             raise UsageFileError(f"{names['product']} is empty: expected a product name", source, number)
         day = days.parse(cells[where["day"]] if where["day"] < len(cells) else None, number)
-        tokens = whole_tokens(cells[where["tokens"]] if where["tokens"] < len(cells) else None,
-                         names["tokens"], source, number)
+        tokens = whole_tokens(
+            cells[where["tokens"]] if where["tokens"] < len(cells) else None, names["tokens"], source, number
+        )
         team = (_text(cells, where, "team") or "main") if "team" in where else None
         # E-mail addresses ignore case: one user, spelt as first seen.
         user = spellings.setdefault(who[1].casefold(), who[1]) if who[0] == "email" else who[1]
         pending.append((number, team, user, canonical_product(product, products), day, tokens))
     if masked_rows and not pending:
-        columns = ", ".join(names[f] for f in ("email", "hashed_id", "user_name", "first_name",
-                                                "last_name") if f in names)
-        raise UsageFileError(f"every user is masked ('*****') or empty in {columns}: flexsim can't tell "
-                             "users apart. Export again with user details shown, or with hashed IDs "
-                             "(the older export's hashed_autodesk_id column)", source)
+        columns = ", ".join(
+            names[f] for f in ("email", "hashed_id", "user_name", "first_name", "last_name") if f in names
+        )
+        raise UsageFileError(
+            f"every user is masked ('*****') or empty in {columns}: flexsim can't tell "
+            "users apart. Export again with user details shown, or with hashed IDs "
+            "(the older export's hashed_autodesk_id column)",
+            source,
+        )
     if masked_rows:
-        raise UsageFileError("the user is masked ('*****') or empty in every user column, while other "
-                             "rows name their user", source, masked_rows[0])
+        raise UsageFileError(
+            "the user is masked ('*****') or empty in every user column, while other rows name their user",
+            source,
+            masked_rows[0],
+        )
     if not pending:
         raise UsageFileError("no usage rows under the header row", source, 2)
     slash_days, note = days.resolve()
-    rows = [UsageRow(n, team, user, product, day if day is not None else slash_days[n], tokens)
-            for n, team, user, product, day, tokens in pending]
+    rows = [
+        UsageRow(n, team, user, product, day if day is not None else slash_days[n], tokens)
+        for n, team, user, product, day, tokens in pending
+    ]
     used = [f for f in _IDENTITY if identities.get(f)]
     identity = " or ".join(_IDENTITY_WORDS[f] for f in used)
     notes = [note] if note else []
@@ -418,8 +488,10 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
     for product in sorted({r.product for r in rows} - set(CATALOG)):
         hint = spelling_hint(product, CATALOG)
         extra = f" (did you mean {hint!r}?)" if hint else ""
-        notes.append(f"{source}: {product!r} is not in flexsim's catalogue{extra}: kept as a product "
-                     "of its own, at the rate the export shows")
+        notes.append(
+            f"{source}: {product!r} is not in flexsim's catalogue{extra}: kept as a product "
+            "of its own, at the rate the export shows"
+        )
     return Usage(source, style, rows, "team" in where, identity, notes)
 
 

@@ -15,13 +15,13 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from flexsim.analysis.stats import summary_with_range, wilson
 from flexsim.api import simulate
-from flexsim.calibrate import CalibrationError, calibrate
-from flexsim.export import Usage
-from flexsim.model import Lot, one_year_after
-from flexsim.records import POOL_COUNTERS
-from flexsim.scenario import parse_scenario
-from flexsim.stats import summary_with_range, wilson
+from flexsim.engine.records import POOL_COUNTERS
+from flexsim.history.calibrate import CalibrationError, calibrate
+from flexsim.history.usage_export import Usage
+from flexsim.scenario.loader import parse_scenario
+from flexsim.scenario.model import Lot, one_year_after
 
 MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
 MIN_FORECAST_DAYS = 28  # and 4 weeks after it
@@ -35,23 +35,42 @@ def _interval(values: np.ndarray, actual: int) -> dict:
     return {"forecast": forecast, "covered": forecast["p10"] <= actual <= forecast["p90"]}
 
 
-def backtest(usage: Usage, split: date, runs: int = 1000, seed: int = 1, workers: int = 1,
-             horizon: int | None = None, progress: bool | None = False) -> dict:
+def backtest(
+    usage: Usage,
+    split: date,
+    runs: int = 1000,
+    seed: int = 1,
+    workers: int = 1,
+    horizon: int | None = None,
+    progress: bool | None = False,
+) -> dict:
     """Fit on the rows before `split`, forecast from `split` to the export's last day (or for
     `horizon` days), and compare the totals; the keys are SPEC section 6's plus details."""
     first, last = usage.first_day, usage.last_day
     if not first < split <= last:
-        raise CalibrationError(f"--split {split} must lie after the first usage date ({first}) and no "
-                               f"later than the last ({last})")
+        raise CalibrationError(
+            f"--split {split} must lie after the first usage date ({first}) and no "
+            f"later than the last ({last})"
+        )
     history = usage.before(split)
     end = last if horizon is None else min(last, split + timedelta(days=horizon - 1))
-    fitted = calibrate(history, start=split, end=end, history_end=split - timedelta(days=1),
-                       name=f"backtest at {split}", runs=runs, seed=seed)
+    fitted = calibrate(
+        history,
+        start=split,
+        end=end,
+        history_end=split - timedelta(days=1),
+        name=f"backtest at {split}",
+        runs=runs,
+        seed=seed,
+    )
     scenario = parse_scenario(fitted.text, f"<fitted on {usage.source} before {split}>")
-    unlimited = tuple(Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
-                      for pool in scenario.pool_names())
-    results = simulate(replace(scenario, lots=unlimited), runs, seed, workers, keep_seats=True,
-                       progress=progress)
+    unlimited = tuple(
+        Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
+        for pool in scenario.pool_names()
+    )
+    results = simulate(
+        replace(scenario, lots=unlimited), runs, seed, workers, keep_seats=True, progress=progress
+    )
     consumed = POOL_COUNTERS.index("tokens_consumed")
     forecast = np.array([int(r.counters[:, consumed].sum()) for r in results.records], np.int64)
     window = [r for r in usage.rows if split <= r.day <= end]
@@ -79,8 +98,10 @@ def backtest(usage: Usage, split: date, runs: int = 1000, seed: int = 1, workers
         "forecast_from": split.isoformat(),
         "forecast_to": end.isoformat(),
         "people": len(known),
-        "new_people": {"count": len(new_people),
-                       "actual_tokens": sum(r.tokens for r in window if r.user in new_people)},
+        "new_people": {
+            "count": len(new_people),
+            "actual_tokens": sum(r.tokens for r in window if r.user in new_people),
+        },
         "products": products,
     }
 
@@ -93,18 +114,28 @@ def fold_splits(usage: Usage, folds: int, horizon: int | None = None) -> list[da
     lo = first + timedelta(days=MIN_FIT_DAYS)
     hi = last - timedelta(days=after - 1)
     if hi < lo:
-        raise CalibrationError(f"the history ({first} to {last}) is too short for folds: each needs "
-                               f"{MIN_FIT_DAYS} days before its split and {after} after")
+        raise CalibrationError(
+            f"the history ({first} to {last}) is too short for folds: each needs "
+            f"{MIN_FIT_DAYS} days before its split and {after} after"
+        )
     span = (hi - lo).days
     offsets = sorted({round(x) for x in np.linspace(0, span, folds)}) if folds > 1 else [span // 2]
     if len(offsets) < folds:
-        raise CalibrationError(f"--folds {folds}: the history has room for {len(offsets)} distinct "
-                               "split dates")
+        raise CalibrationError(
+            f"--folds {folds}: the history has room for {len(offsets)} distinct split dates"
+        )
     return [lo + timedelta(days=k) for k in offsets]
 
 
-def backtest_folds(usage: Usage, folds: int, runs: int = 1000, seed: int = 1, workers: int = 1,
-                   horizon: int | None = None, each: Callable[[dict], None] | None = None) -> dict:
+def backtest_folds(
+    usage: Usage,
+    folds: int,
+    runs: int = 1000,
+    seed: int = 1,
+    workers: int = 1,
+    horizon: int | None = None,
+    each: Callable[[dict], None] | None = None,
+) -> dict:
     """One backtest per split of `fold_splits`, and the share whose actual total was covered."""
     out = []
     for split in fold_splits(usage, folds, horizon):
@@ -114,9 +145,19 @@ def backtest_folds(usage: Usage, folds: int, runs: int = 1000, seed: int = 1, wo
             each(result)
     hits = sum(f["covered"] for f in out)
     lo, hi = wilson(hits, len(out))
-    return {"folds": out, "coverage": {"covered": hits, "folds": len(out), "share": hits / len(out),
-                                       "ci95": [lo, hi], "nominal": NOMINAL},
-            "runs": runs, "seed": seed, "horizon_days": horizon}
+    return {
+        "folds": out,
+        "coverage": {
+            "covered": hits,
+            "folds": len(out),
+            "share": hits / len(out),
+            "ci95": [lo, hi],
+            "nominal": NOMINAL,
+        },
+        "runs": runs,
+        "seed": seed,
+        "horizon_days": horizon,
+    }
 
 
 def _tokens(x: float) -> str:
@@ -125,12 +166,15 @@ def _tokens(x: float) -> str:
 
 def fold_line(f: dict) -> str:
     s = f["forecast_tokens"]
-    return (f"  {f['split']}  {f['forecast_to']}  {_tokens(f['actual_tokens']):>10}  {_tokens(s['p10']):>10}"
-            f"  {_tokens(s['p50']):>10}  {_tokens(s['p90']):>10}  {'yes' if f['covered'] else 'NO':>6}")
+    return (
+        f"  {f['split']}  {f['forecast_to']}  {_tokens(f['actual_tokens']):>10}  {_tokens(s['p10']):>10}"
+        f"  {_tokens(s['p50']):>10}  {_tokens(s['p90']):>10}  {'yes' if f['covered'] else 'NO':>6}"
+    )
 
 
-FOLD_HEADER = (f"  {'split':<10}  {'to':<10}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}"
-               f"  {'inside':>6}")
+FOLD_HEADER = (
+    f"  {'split':<10}  {'to':<10}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}  {'inside':>6}"
+)
 
 
 def backtest_text(source: str, data: dict) -> str:
@@ -138,31 +182,42 @@ def backtest_text(source: str, data: dict) -> str:
     s = data["forecast_tokens"]
     lo, hi = s["mean_ci95"]
     err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
-    lines = [f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
-             f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
-             f"{data['runs']} runs, seed {data['seed']}", "",
-             f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
-             f"  Forecast tokens:  mean {_tokens(s['mean'])}{err}, P10 {_tokens(s['p10'])} to P90 "
-             f"{_tokens(s['p90'])}",
-             f"  Inside P10-P90:   {'yes' if data['covered'] else 'NO'}", ""]
+    lines = [
+        f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
+        f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
+        f"{data['runs']} runs, seed {data['seed']}",
+        "",
+        f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
+        f"  Forecast tokens:  mean {_tokens(s['mean'])}{err}, P10 {_tokens(s['p10'])} to P90 "
+        f"{_tokens(s['p90'])}",
+        f"  Inside P10-P90:   {'yes' if data['covered'] else 'NO'}",
+        "",
+    ]
     width = max([len(p) for p in data["products"]] + [7])
     lines.append(f"  {'product':<{width}}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}  inside")
     for product, p in data["products"].items():
         f = p["forecast"]
-        lines.append(f"  {product:<{width}}  {_tokens(p['actual_tokens']):>10}  {_tokens(f['p10']):>10}  "
-                     f"{_tokens(f['p50']):>10}  {_tokens(f['p90']):>10}  {'yes' if p['covered'] else 'NO'}")
+        lines.append(
+            f"  {product:<{width}}  {_tokens(p['actual_tokens']):>10}  {_tokens(f['p10']):>10}  "
+            f"{_tokens(f['p50']):>10}  {_tokens(f['p90']):>10}  {'yes' if p['covered'] else 'NO'}"
+        )
     new = data["new_people"]
     if new["count"]:
-        lines += ["", f"  {new['count']} people first seen after the split used "
-                      f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
-                      "could know them."]
+        lines += [
+            "",
+            f"  {new['count']} people first seen after the split used "
+            f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
+            "could know them.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def folds_title(source: str, folds: int, runs: int, seed: int, horizon: int | None) -> str:
     ahead = f"the next {horizon} days" if horizon else "the rest of the file"
-    return (f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
-            f"each, seed {seed}\n")
+    return (
+        f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
+        f"each, seed {seed}\n"
+    )
 
 
 def folds_text(source: str, data: dict, table: bool = True) -> str:
@@ -171,13 +226,21 @@ def folds_text(source: str, data: dict, table: bool = True) -> str:
     c = data["coverage"]
     lines = []
     if table:
-        lines += [folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
-                  FOLD_HEADER, *(fold_line(f) for f in data["folds"])]
+        lines += [
+            folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
+            FOLD_HEADER,
+            *(fold_line(f) for f in data["folds"]),
+        ]
     lo, hi = c["ci95"]
-    lines += ["", f"Coverage: the actual total was inside P10-P90 in {c['covered']} of {c['folds']} folds "
-                  f"({c['share']:.0%}; 95% CI {lo:.0%} to {hi:.0%}); an honest forecast scores about "
-                  f"{c['nominal']:.0%}."]
+    lines += [
+        "",
+        f"Coverage: the actual total was inside P10-P90 in {c['covered']} of {c['folds']} folds "
+        f"({c['share']:.0%}; 95% CI {lo:.0%} to {hi:.0%}); an honest forecast scores about "
+        f"{c['nominal']:.0%}.",
+    ]
     if not data["horizon_days"]:
-        lines.append("The folds overlap (each forecasts to the end of the file), so they are not "
-                     "independent: the interval is optimistic.")
+        lines.append(
+            "The folds overlap (each forecasts to the end of the file), so they are not "
+            "independent: the interval is optimistic."
+        )
     return "\n".join(lines) + "\n"

@@ -8,12 +8,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from flexsim.model import Reorder, Scenario, Threshold, tier_price
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS, RunRecord
-from flexsim.runner import map_batches, simulate_runs
-from flexsim.stats import mean_ci, wilson
-from flexsim.sweep import SizeSweep
+from flexsim.analysis.stats import mean_ci, wilson
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS, RunRecord
+from flexsim.engine.runner import map_batches, simulate_runs
+from flexsim.engine.sweep import SizeSweep
+from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
 OBJECTIVES = ("cost", "service")
 SWEEP_BATCH = 64
@@ -25,8 +25,10 @@ class OptimizeError(ValueError):
 
 def parse_sizes(text: str) -> list[int]:
     """'START:STOP:STEP' (inclusive) or a comma list, as whole positive token counts."""
-    usage = (f"--sizes {text!r}: expected START:STOP:STEP or a comma list of whole numbers, "
-             "e.g. 500:20000:500 or 1000,2000,5000")
+    usage = (
+        f"--sizes {text!r}: expected START:STOP:STEP or a comma list of whole numbers, "
+        "e.g. 500:20000:500 or 1000,2000,5000"
+    )
     try:
         parts = [int(p) for p in text.split(":")] if ":" in text else None
         listed = None if parts is not None else [int(p) for p in text.split(",") if p.strip()]
@@ -84,16 +86,20 @@ class Candidate:
             "expected_expired": float(self.expired.mean()),
             "expected_blocked_days": float(self.blocked_days.mean()),
             "expected_spend": float(self.spend.mean()),
-            **({} if self.reorder is None else {
-                "reorder_below": self.reorder.below.describe(),
-                "reorder_tokens": self.reorder.tokens,
-                "reorder_lead_days": self.reorder.lead_days}),
+            **(
+                {}
+                if self.reorder is None
+                else {
+                    "reorder_below": self.reorder.below.describe(),
+                    "reorder_tokens": self.reorder.tokens,
+                    "reorder_lead_days": self.reorder.lead_days,
+                }
+            ),
         }
 
 
 def _outcomes(records: list[RunRecord], pool: int, blocked_day: float) -> tuple[np.ndarray, ...]:
-    i_out, i_exp, i_blk = (POOL_COUNTERS.index(n) for n in ("run_out_day", "tokens_expired",
-                                                              "blocked_days"))
+    i_out, i_exp, i_blk = (POOL_COUNTERS.index(n) for n in ("run_out_day", "tokens_expired", "blocked_days"))
     spend = np.array([r.spend.sum() for r in records])
     blocked_all = np.array([r.counters[:, i_blk].sum() for r in records])
     cost = spend + blocked_day * blocked_all
@@ -103,15 +109,23 @@ def _outcomes(records: list[RunRecord], pool: int, blocked_day: float) -> tuple[
     return cost, ran_out, expired, blocked, spend
 
 
-def _sweep_batch(plan: Plan, seed: int, runs: list[int], slot: int, sizes: list[int],
-                 prices: list[float], blocked_day: float) -> list[tuple[np.ndarray, ...]]:
+def _sweep_batch(
+    plan: Plan,
+    seed: int,
+    runs: list[int],
+    slot: int,
+    sizes: list[int],
+    prices: list[float],
+    blocked_day: float,
+) -> list[tuple[np.ndarray, ...]]:
     per_size = SizeSweep(plan, seed, runs, slot, sizes, prices).run()
     pool = plan.lots[slot].pool
     return [_outcomes(records, pool, blocked_day) for records in per_size]
 
 
-def _plain_batch(plan: Plan, seed: int, runs: list[int], pool: int,
-                 blocked_day: float) -> list[tuple[np.ndarray, ...]]:
+def _plain_batch(
+    plan: Plan, seed: int, runs: list[int], pool: int, blocked_day: float
+) -> list[tuple[np.ndarray, ...]]:
     return [_outcomes(simulate_runs(plan, seed, runs, "fast"), pool, blocked_day)]
 
 
@@ -133,8 +147,10 @@ def parse_levels(text: str) -> list[Threshold]:
                     raise ValueError
                 out.append(Threshold(tokens=count))
         except ValueError:
-            raise OptimizeError(f"--reorder-below {text!r}: {item!r} is neither a percentage from "
-                                "0% to 100% nor a whole number of tokens") from None
+            raise OptimizeError(
+                f"--reorder-below {text!r}: {item!r} is neither a percentage from "
+                "0% to 100% nor a whole number of tokens"
+            ) from None
     if not out:
         raise OptimizeError("--reorder-below: no level given")
     return out
@@ -150,20 +166,27 @@ def parse_counts(text: str, option: str) -> list[int]:
     return counts
 
 
-def reorder_variants(scenario: Scenario, pool: str, belows: Sequence[Threshold],
-                     tokens: Sequence[int], lead_days: int | None = None) -> list[Reorder]:
+def reorder_variants(
+    scenario: Scenario,
+    pool: str,
+    belows: Sequence[Threshold],
+    tokens: Sequence[int],
+    lead_days: int | None = None,
+) -> list[Reorder]:
     """Every (level, top-up size) pair for `pool`, with the scenario's other reorder settings."""
     if pool not in scenario.pool_names():
-        raise OptimizeError(f"--pool {pool!r}: no such pool; pools: "
-                            + ", ".join(repr(p) for p in scenario.pool_names()))
+        raise OptimizeError(
+            f"--pool {pool!r}: no such pool; pools: " + ", ".join(repr(p) for p in scenario.pool_names())
+        )
     base = scenario.reorder_for(pool) or Reorder(pool, Threshold(percent=Fraction(20)), 1000)
     lead = base.lead_days if lead_days is None else lead_days
     out = []
     for below in belows:
         for size in tokens:
             if below.percent is not None and below.percent >= 100 and lead == 0 and base.max_orders is None:
-                raise OptimizeError("a reorder level of 100% with lead 0 and no max_orders would "
-                                    "order without end")
+                raise OptimizeError(
+                    "a reorder level of 100% with lead 0 and no max_orders would order without end"
+                )
             policy = replace(base, below=below, tokens=size, lead_days=lead)
             if policy not in out:  # the same level or size given twice is tried once
                 out.append(policy)
@@ -174,19 +197,30 @@ def check_lot(scenario: Scenario, lot: str) -> int:
     """The slot of pack `lot`, which must exist and be bought in the horizon."""
     names = [x.name for x in scenario.lots]
     if lot not in names:
-        raise OptimizeError(f"--lot {lot!r}: no such pack in {scenario.source}; packs: "
-                            + ", ".join(repr(n) for n in names))
+        raise OptimizeError(
+            f"--lot {lot!r}: no such pack in {scenario.source}; packs: " + ", ".join(repr(n) for n in names)
+        )
     base = scenario.lots[names.index(lot)]
     if base.date < scenario.start:
-        raise OptimizeError(f"--lot {lot!r}: this pack is held at start (dated {base.date}, "
-                            f"before {scenario.start}), so its cost is sunk: size a pack bought "
-                            "in the horizon")
+        raise OptimizeError(
+            f"--lot {lot!r}: this pack is held at start (dated {base.date}, "
+            f"before {scenario.start}), so its cost is sunk: size a pack bought "
+            "in the horizon"
+        )
     return names.index(lot)
 
 
-def evaluate(scenario: Scenario, lot: str | None, sizes: Sequence[int] | None, runs: int,
-             seed: int, workers: int = 1, objective: str = "cost", progress=None,
-             policies: Sequence[Reorder] | None = None) -> list[Candidate]:
+def evaluate(
+    scenario: Scenario,
+    lot: str | None,
+    sizes: Sequence[int] | None,
+    runs: int,
+    seed: int,
+    workers: int = 1,
+    objective: str = "cost",
+    progress=None,
+    policies: Sequence[Reorder] | None = None,
+) -> list[Candidate]:
     """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs."""
     slot = None
     if lot is not None:
@@ -194,19 +228,26 @@ def evaluate(scenario: Scenario, lot: str | None, sizes: Sequence[int] | None, r
         base = scenario.lots[slot]
         if not sizes:
             raise OptimizeError("--sizes: give the sizes to try for --lot")
-        prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s)
-                  for s in sizes]
+        prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s) for s in sizes]
     elif not policies:
-        raise OptimizeError("nothing to optimise: give --lot and --sizes, and/or --reorder-below "
-                            "and --reorder-tokens")
+        raise OptimizeError(
+            "nothing to optimise: give --lot and --sizes, and/or --reorder-below and --reorder-tokens"
+        )
     blocked_day = scenario.costs.blocked_day
     if objective == "cost" and blocked_day is None:
-        raise OptimizeError(f"{scenario.source}: costs.blocked_day: the cost objective needs the "
-                            "USD lost per blocked person-product-day (or use --objective service)")
+        raise OptimizeError(
+            f"{scenario.source}: costs.blocked_day: the cost objective needs the "
+            "USD lost per blocked person-product-day (or use --objective service)"
+        )
     out: list[Candidate] = []
     for policy in policies or [None]:
-        variant = scenario if policy is None else replace(
-            scenario, reorders=tuple(r for r in scenario.reorders if r.pool != policy.pool) + (policy,))
+        variant = (
+            scenario
+            if policy is None
+            else replace(
+                scenario, reorders=tuple(r for r in scenario.reorders if r.pool != policy.pool) + (policy,)
+            )
+        )
         plan = Plan(variant)
         if slot is not None:
             fn, extra = _sweep_batch, (seed, slot, list(sizes), prices, blocked_day or 0.0)
@@ -221,9 +262,15 @@ def evaluate(scenario: Scenario, lot: str | None, sizes: Sequence[int] | None, r
             if progress is not None:
                 progress(len(result[0][0]))
         ordered = [parts[k] for k in sorted(parts)]
-        out.extend(Candidate(size, price, *(np.concatenate([part[i][j] for part in ordered])
-                                            for j in range(5)), reorder=policy)
-                   for i, (size, price) in enumerate(labels))
+        out.extend(
+            Candidate(
+                size,
+                price,
+                *(np.concatenate([part[i][j] for part in ordered]) for j in range(5)),
+                reorder=policy,
+            )
+            for i, (size, price) in enumerate(labels)
+        )
     return out
 
 
@@ -254,8 +301,10 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
     elif ok:
         best, meets = (min(ok, key=lambda i: costs[i]) if policies else ok[0]), True
     else:
-        best, meets = (int(np.argmin([c.ran_out.mean() for c in cands])) if policies
-                       else len(cands) - 1), False
+        best, meets = (
+            (int(np.argmin([c.ran_out.mean() for c in cands])) if policies else len(cands) - 1),
+            False,
+        )
     if policies:
         ranked = [i for i in np.argsort(costs, kind="stable").tolist() if i != best]
         neighbours = ranked[:2]
@@ -264,19 +313,32 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
     rec = cands[best].summary()
     rec["meets_limit"] = meets
     rec["compared_with"] = [
-        {"tokens": cands[j].tokens, "candidate": cands[j].label,
-         "cost_difference": paired(cands[best].cost, cands[j].cost),
-         "run_out_difference": paired(cands[best].ran_out.astype(float),
-                                      cands[j].ran_out.astype(float))}
-        for j in neighbours]
+        {
+            "tokens": cands[j].tokens,
+            "candidate": cands[j].label,
+            "cost_difference": paired(cands[best].cost, cands[j].cost),
+            "run_out_difference": paired(cands[best].ran_out.astype(float), cands[j].ran_out.astype(float)),
+        }
+        for j in neighbours
+    ]
     rec["candidate"] = cands[best].label
     return rec
 
 
-def to_json(scenario: Scenario, lot: str | None, objective: str, max_run_out: float, runs: int,
-            seed: int, cands: list[Candidate]) -> dict:
+def to_json(
+    scenario: Scenario,
+    lot: str | None,
+    objective: str,
+    max_run_out: float,
+    runs: int,
+    seed: int,
+    cands: list[Candidate],
+) -> dict:
     return {
-        "scenario": scenario.name, "lot": lot, "runs": runs, "seed": seed,
+        "scenario": scenario.name,
+        "lot": lot,
+        "runs": runs,
+        "seed": seed,
         "objective": objective,
         "max_run_out": max_run_out if objective == "service" else None,
         "recommended": recommend(cands, objective, max_run_out),
@@ -297,38 +359,52 @@ def table_text(data: dict) -> str:
             first += [str(c["reorder_below"]), f"{c['reorder_tokens']:,}"]
         rows.append((first, f"{c['expected_cost']:,.0f}", ci, c["candidate"] == rec["candidate"]))
     heads = ([] if cands[0]["tokens"] is None else ["tokens", "USD/token"]) + (
-        ["top up below", "top-up tokens"] if policies else [])
+        ["top up below", "top-up tokens"] if policies else []
+    )
     widths = [max(len(h), *(len(r[0][k]) for r in rows)) for k, h in enumerate(heads)]
     w_cost = max(len("expected cost"), *(len(r[1]) for r in rows))
     w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
-    what = (f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy")
+    what = f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy"
     noun = "candidate" if len(cands) == 1 else "candidates"
-    lines = [f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
-             f"(the same runs for every candidate), seed {data['seed']}", ""]
+    lines = [
+        f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
+        f"(the same runs for every candidate), seed {data['seed']}",
+        "",
+    ]
     head = " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
-    lines.append(f"  {head}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} {'P(run out)':>10} "
-                 f"{'expired':>9} {'blocked days':>12}")
+    lines.append(
+        f"  {head}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} {'P(run out)':>10} "
+        f"{'expired':>9} {'blocked days':>12}"
+    )
     for (first, cost, ci, is_rec), c in zip(rows, cands, strict=True):
         cells = " ".join(f"{v:>{w}}" for v, w in zip(first, widths, strict=True))
         mark = "  <- recommended" if is_rec else ""
-        lines.append(f"  {cells}  {cost:>{w_cost}} {ci:<{w_ci}} {c['run_out_probability']:>10.1%} "
-                     f"{c['expected_expired']:>9,.0f} {c['expected_blocked_days']:>12,.1f}{mark}")
+        lines.append(
+            f"  {cells}  {cost:>{w_cost}} {ci:<{w_ci}} {c['run_out_probability']:>10.1%} "
+            f"{c['expected_expired']:>9,.0f} {c['expected_blocked_days']:>12,.1f}{mark}"
+        )
     lines.append("")
     if data["objective"] == "cost":
-        lines.append(f"Recommended: {rec['candidate']}, the lowest expected total cost "
-                     f"(purchases + blocked days).")
+        lines.append(
+            f"Recommended: {rec['candidate']}, the lowest expected total cost (purchases + blocked days)."
+        )
     elif rec["meets_limit"]:
-        rule = ("the cheapest candidate" if policies else "the smallest size")
-        lines.append(f"Recommended: {rec['candidate']}, {rule} whose run-out probability is at "
-                     f"most {data['max_run_out']:.1%}.")
+        rule = "the cheapest candidate" if policies else "the smallest size"
+        lines.append(
+            f"Recommended: {rec['candidate']}, {rule} whose run-out probability is at "
+            f"most {data['max_run_out']:.1%}."
+        )
     else:
         hint = "larger sizes" if data["lot"] else "higher levels or larger top-ups"
-        lines.append(f"No candidate keeps the run-out probability at or below "
-                     f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try {hint}.")
+        lines.append(
+            f"No candidate keeps the run-out probability at or below "
+            f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try {hint}."
+        )
     for comp in rec["compared_with"]:
         d = comp["cost_difference"]
         verdict = "a significant difference" if d["significant"] else "not significant"
-        lines.append(f"  vs {comp['candidate']}: cost difference {d['mean']:+,.0f} USD "
-                     f"(95% CI {d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f}), {verdict}")
+        lines.append(
+            f"  vs {comp['candidate']}: cost difference {d['mean']:+,.0f} USD "
+            f"(95% CI {d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f}), {verdict}"
+        )
     return "\n".join(lines) + "\n"
-

@@ -4,7 +4,7 @@ Each seat (a person's use of one product) is a SimPy process that sleeps until i
 attempt (a launch outside any window, or the renewal of a session still chargeable when its
 window ends) and asks the pool's ledger for the tokens. Pack arrivals and expiries are events of
 their own. Only those events are scheduled: the launches and sessions are drawn in bulk
-beforehand (`flexsim.behaviour`), so nothing else can change the ledger.
+beforehand (`flexsim.engine.behaviour`), so nothing else can change the ledger.
 
 Events at the same instant happen in a fixed order: expiries, then arrivals (every pack due that
 day and the top-up due, checked once), then charge attempts in seat order. That order is part of the
@@ -17,11 +17,11 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from flexsim.behaviour import Behaviour, seat_details
-from flexsim.ledger import DAY, Pack, PoolLedger
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS, RunRecord, counter_index
-from flexsim.usage import LAUNCH, RENEWAL, Seat
+from flexsim.engine.behaviour import Behaviour, seat_details
+from flexsim.engine.ledger import DAY, Pack, PoolLedger
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS, RunRecord, counter_index
+from flexsim.engine.seat import LAUNCH, RENEWAL, Seat
 
 PRIO_NOTE = 0  # end-of-day notes come before anything else at midnight
 PRIO_EXPIRY = 1
@@ -42,12 +42,12 @@ def _at(env: simpy.Environment, t: int, priority: int, callback=None) -> Event:
 
 def new_ledgers(plan: Plan) -> list[PoolLedger]:
     """One ledger per pool, holding the packs bought before the horizon."""
-    ledgers = [PoolLedger(plan.alert[i], plan.topups[i], plan.first_topup_slot())
-               for i in range(plan.n_pools)]
+    ledgers = [
+        PoolLedger(plan.alert[i], plan.topups[i], plan.first_topup_slot()) for i in range(plan.n_pools)
+    ]
     for lot in plan.lots:
         if lot.held:
-            ledgers[lot.pool].hold(Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day,
-                                        lot.tokens))
+            ledgers[lot.pool].hold(Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens))
     return ledgers
 
 
@@ -56,9 +56,12 @@ def seat_sessions(plan: Plan, behaviour: Behaviour) -> list[list[tuple[int, int,
     sessions: list[list[tuple[int, int, int]]] = [[] for _ in range(plan.n_seats)]
     seat, w = np.nonzero(behaviour.chargeable.T)
     for s, start, in_use_end, charge_end in zip(
-            seat.tolist(), behaviour.start_grid[w, seat].tolist(),
-            behaviour.in_use_end_grid[w, seat].tolist(),
-            behaviour.charge_end_grid[w, seat].tolist(), strict=True):
+        seat.tolist(),
+        behaviour.start_grid[w, seat].tolist(),
+        behaviour.in_use_end_grid[w, seat].tolist(),
+        behaviour.charge_end_grid[w, seat].tolist(),
+        strict=True,
+    ):
         sessions[s].append((start, in_use_end, charge_end))
     return sessions
 
@@ -83,19 +86,31 @@ class _Tally:
             self.first_day = day
 
 
-def finish_record(plan: Plan, run: int, ledgers: list[PoolLedger], tallies, behaviour: Behaviour,
-                  seat_tokens: np.ndarray, seat_idle: np.ndarray) -> RunRecord:
+def finish_record(
+    plan: Plan,
+    run: int,
+    ledgers: list[PoolLedger],
+    tallies,
+    behaviour: Behaviour,
+    seat_tokens: np.ndarray,
+    seat_idle: np.ndarray,
+) -> RunRecord:
     counters = np.zeros((plan.n_pools, len(POOL_COUNTERS)), dtype=np.int64)
     lot_consumed = np.zeros(len(plan.lots), dtype=np.int64)
     lot_expired = np.zeros(len(plan.lots), dtype=np.int64)
     for i, (ledger, tally) in enumerate(zip(ledgers, tallies, strict=True)):
         ledger.check_conservation()
         row = {
-            "tokens_purchased": ledger.bought, "tokens_consumed": ledger.consumed,
-            "tokens_expired": ledger.expired, "tokens_remaining": ledger.balance,
-            "launches": int(behaviour.launches[i]), "charges": ledger.charges,
-            "blocked_launches": tally.launches, "blocked_renewals": tally.renewals,
-            "blocked_days": len(tally.days), "run_out_day": tally.first_day,
+            "tokens_purchased": ledger.bought,
+            "tokens_consumed": ledger.consumed,
+            "tokens_expired": ledger.expired,
+            "tokens_remaining": ledger.balance,
+            "launches": int(behaviour.launches[i]),
+            "charges": ledger.charges,
+            "blocked_launches": tally.launches,
+            "blocked_renewals": tally.renewals,
+            "blocked_days": len(tally.days),
+            "run_out_day": tally.first_day,
             "alert_day": -1 if ledger.alert_day is None else ledger.alert_day,
             "topups": ledger.topups_received,
         }
@@ -152,24 +167,23 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int, track: bool = False
         day = 0 if lot.held else lot.date_day
         due = arrivals[lot.pool].setdefault(day, [])
         if not lot.held:
-            due.append((Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens),
-                        lot.price))
+            due.append((Pack(lot.slot, lot.tokens, lot.date_day, lot.expires_day, lot.tokens), lot.price))
 
     def schedule_arrival(pool: int, day: int) -> None:
         ledger = ledgers[pool]
-        _at(env, day * DAY, PRIO_ARRIVAL,
-            lambda _e: ledger.arrive(day, arrivals[pool].get(day, ())))
+        _at(env, day * DAY, PRIO_ARRIVAL, lambda _e: ledger.arrive(day, arrivals[pool].get(day, ())))
 
     for pool, ledger in enumerate(ledgers):
+
         def on_receive(pack: Pack, ledger=ledger) -> None:
             if pack.expires_day * DAY <= end:
-                _at(env, pack.expires_day * DAY, PRIO_EXPIRY,
-                    lambda _e, d=pack.expires_day: ledger.expire(d))
+                _at(env, pack.expires_day * DAY, PRIO_EXPIRY, lambda _e, d=pack.expires_day: ledger.expire(d))
 
         def on_order(day: int, pool=pool) -> None:
             if day * DAY <= end and day not in arrivals[pool]:
                 arrivals[pool][day] = []
                 schedule_arrival(pool, day)
+
         ledger.on_receive = on_receive
         ledger.on_order = on_order
         for pack in ledger.all_packs:  # held at start
@@ -206,8 +220,9 @@ def simulate_run(plan: Plan, behaviour: Behaviour, run: int, track: bool = False
     for index, sessions in enumerate(seat_sessions(plan, behaviour)):
         if sessions:
             pool = int(plan.seat_pool[index])
-            env.process(seat_process(index, Seat(sessions), ledgers[pool], tallies[pool],
-                                     int(plan.seat_rate[index])))
+            env.process(
+                seat_process(index, Seat(sessions), ledgers[pool], tallies[pool], int(plan.seat_rate[index]))
+            )
     stop = _at(env, end, PRIO_SEAT + plan.n_seats + 1)
     env.run(until=stop)
     record = finish_record(plan, run, ledgers, tallies, behaviour, seat_tokens, seat_idle)

@@ -29,12 +29,26 @@ def summary(values) -> dict:
     """SUMMARY of SPEC section 3: mean, sd, p05, p50, p95 and the 95% interval of the mean."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
-        return {"mean": None, "sd": None, "p05": None, "p50": None, "p95": None,
-                "mean_ci95": [None, None], "n": 0}
+        return {
+            "mean": None,
+            "sd": None,
+            "p05": None,
+            "p50": None,
+            "p95": None,
+            "mean_ci95": [None, None],
+            "n": 0,
+        }
     p05, p50, p95 = (float(v) for v in np.quantile(x, [0.05, 0.5, 0.95]))
     lo, hi = mean_ci(x)
-    return {"mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1)) if len(x) > 1 else None,
-            "p05": p05, "p50": p50, "p95": p95, "mean_ci95": [lo, hi], "n": int(len(x))}
+    return {
+        "mean": float(np.mean(x)),
+        "sd": float(np.std(x, ddof=1)) if len(x) > 1 else None,
+        "p05": p05,
+        "p50": p50,
+        "p95": p95,
+        "mean_ci95": [lo, hi],
+        "n": int(len(x)),
+    }
 
 
 def summary_with_range(values) -> dict:
@@ -133,8 +147,11 @@ class DailyQuantiles:
         for s, d in zip(*np.nonzero(outside), strict=True):
             self._refit(s, d, int(low[s, d]), int(high[s, d]))
         self.low, self.high = low, high
-        index = values // self.width - self.offset + (
-            np.arange(self.series * self.days) * self.bins).reshape(self.series, self.days)
+        index = (
+            values // self.width
+            - self.offset
+            + (np.arange(self.series * self.days) * self.bins).reshape(self.series, self.days)
+        )
         np.add.at(self.counts.reshape(-1), index.ravel(), 1)
         self.total += values.sum(axis=0)
         self.n += len(values)

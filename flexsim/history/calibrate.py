@@ -35,9 +35,9 @@ import numpy as np
 import yaml
 
 from flexsim import __version__
-from flexsim.catalog import CATALOG, CATALOG_DATE, spelling_hint
-from flexsim.export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
-from flexsim.model import MONTHS, one_year_after
+from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
+from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
+from flexsim.scenario.model import MONTHS, one_year_after
 
 WORKDAYS_PER_WEEK = 5  # the export does not say which days are workdays: Monday to Friday
 SHORT_HISTORY = 60  # workdays (12 weeks): below this a rate is flagged as uncertain
@@ -86,14 +86,20 @@ class FittedPerson:
         """Flags worth a comment line above the person in the scenario."""
         out = []
         if self.workdays == 0:
-            out.append("first seen at the very end of the history: days_per_week is the mean of the "
-                       "others who use each product, a guess (history: says so)")
+            out.append(
+                "first seen at the very end of the history: days_per_week is the mean of the "
+                "others who use each product, a guess (history: says so)"
+            )
         elif self.short:
-            out.append(f"SHORT HISTORY: {self.workdays} workdays (under {SHORT_HISTORY}): the rate is "
-                       "uncertain, and the forecast spreads it (history:)")
+            out.append(
+                f"SHORT HISTORY: {self.workdays} workdays (under {SHORT_HISTORY}): the rate is "
+                "uncertain, and the forecast spreads it (history:)"
+            )
         if self.gone:
-            out.append(f"no usage in the last {self.quiet} workdays of the history: has this person "
-                       "left? If so, delete them")
+            out.append(
+                f"no usage in the last {self.quiet} workdays of the history: has this person "
+                "left? If so, delete them"
+            )
         return out
 
 
@@ -125,8 +131,10 @@ def _rates(usage: Usage, notes: list[str]) -> tuple[dict[str, int], dict[str, st
         counts = per_row[product]
         charged = {t: n for t, n in counts.items() if t > 0}
         if not charged:
-            notes.append(f"{product}: never charged in the export ({counts[0]} rows, all 0 tokens): "
-                         "left out of the scenario")
+            notes.append(
+                f"{product}: never charged in the export ({counts[0]} rows, all 0 tokens): "
+                "left out of the scenario"
+            )
             continue
         rate = min(charged, key=lambda t: (-charged[t], t))
         rows = sum(charged.values())
@@ -138,9 +146,11 @@ def _rates(usage: Usage, notes: list[str]) -> tuple[dict[str, int], dict[str, st
         elif entry.rate != rate:
             status = "confirmed" if entry.confirmed else "an estimate"
             comment += f"; flexsim's catalogue ({CATALOG_DATE}) says {entry.rate}"
-            notes.append(f"warning: {product}: the export charges {rate} tokens a day (the most common "
-                         f"charge over {rows:,} rows); flexsim's catalogue ({CATALOG_DATE}, {status}) says "
-                         f"{entry.rate}. The scenario uses {rate}")
+            notes.append(
+                f"warning: {product}: the export charges {rate} tokens a day (the most common "
+                f"charge over {rows:,} rows); flexsim's catalogue ({CATALOG_DATE}, {status}) says "
+                f"{entry.rate}. The scenario uses {rate}"
+            )
         else:
             comment += "; as in flexsim's catalogue"
         comments[product] = comment
@@ -187,15 +197,19 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
     if split:
         example = split[0]
         shares = ", ".join(f"{t} {n} rows" for t, n in teams[example].most_common())
-        notes.append(f"{len(split)} user(s) appear in several teams, e.g. {example} ({shares}): each is "
-                     "modelled in the team with most of their rows")
+        notes.append(
+            f"{len(split)} user(s) appear in several teams, e.g. {example} ({shares}): each is "
+            "modelled in the team with most of their rows"
+        )
 
     workday, months = _workday_months(history_start, history_end)
     weekend_use = sum(1 for days in used.values() for d in days if d.weekday() >= WORKDAYS_PER_WEEK)
     all_use = sum(len(days) for days in used.values())
     if all_use and weekend_use > 0.05 * all_use:
-        notes.append(f"{weekend_use / all_use:.0%} of the days of use fall on a Saturday or Sunday: "
-                     "they count towards days_per_week, spread over Monday to Friday")
+        notes.append(
+            f"{weekend_use / all_use:.0%} of the days of use fall on a Saturday or Sunday: "
+            "they count towards days_per_week, spread over Monday to Friday"
+        )
 
     users = sorted(teams, key=lambda u: (teams[u].most_common(1)[0][0], u.casefold()))
     seats = [(u, p) for u in users for p in rates if (u, p) in used]
@@ -230,15 +244,19 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
             if done:
                 break
         season = np.round(season, 2)
-        season_comment = (f"fitted from {history_start} to {history_end}: every month has at least "
-                          f"{SEASON_MIN_WORKDAYS} workdays of history. Pooled over everyone; each month "
-                          f"shrunk towards 1 as if it had {SEASON_PRIOR_DAYS:g} more person-days at the "
-                          "yearly rate; weighted to average 1 over the forecast year's workdays")
+        season_comment = (
+            f"fitted from {history_start} to {history_end}: every month has at least "
+            f"{SEASON_MIN_WORKDAYS} workdays of history. Pooled over everyone; each month "
+            f"shrunk towards 1 as if it had {SEASON_PRIOR_DAYS:g} more person-days at the "
+            "yearly rate; weighted to average 1 over the forecast year's workdays"
+        )
     else:
         thin = [MONTHS[m] for m in range(12) if covered[m] < SEASON_MIN_WORKDAYS]
-        season_comment = (f"not fitted: the history ({history_start} to {history_end}) has fewer than "
-                          f"{SEASON_MIN_WORKDAYS} workdays in {', '.join(thin)}; seasons need a full "
-                          "year. Add multipliers by hand if you know them, e.g. seasonality: {aug: 0.6}")
+        season_comment = (
+            f"not fitted: the history ({history_start} to {history_end}) has fewer than "
+            f"{SEASON_MIN_WORKDAYS} workdays in {', '.join(thin)}; seasons need a full "
+            "year. Add multipliers by hand if you know them, e.g. seasonality: {aug: 0.6}"
+        )
     effective = exposure @ season  # observable workdays, weighted by the season
 
     by_product: dict[str, list[float]] = defaultdict(list)
@@ -250,9 +268,10 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
             by_product[seats[s][1]].append(dpw[s])
     people = []
     for i, u in enumerate(users):
-        quiet = int(workday[(last_seen[u] - history_start).days + 1:].sum())
-        person = FittedPerson(u, teams[u].most_common(1)[0][0], first_seen[u], last_seen[u],
-                              int(workdays[i]), quiet)
+        quiet = int(workday[(last_seen[u] - history_start).days + 1 :].sum())
+        person = FittedPerson(
+            u, teams[u].most_common(1)[0][0], first_seen[u], last_seen[u], int(workdays[i]), quiet
+        )
         for s in np.flatnonzero(person_of_seat == i):
             product = seats[s][1]
             value = float(dpw[s])
@@ -269,15 +288,28 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
     short = [p for p in people if p.short]
     if short:
         names = ", ".join(p.name for p in short[:3]) + (", ..." if len(short) > 3 else "")
-        notes.append(f"{len(short)} of {len(people)} people have under {SHORT_HISTORY} workdays of "
-                     f"history ({names}): their rates are uncertain, and the forecast spreads them "
-                     "accordingly (history:)")
+        notes.append(
+            f"{len(short)} of {len(people)} people have under {SHORT_HISTORY} workdays of "
+            f"history ({names}): their rates are uncertain, and the forecast spreads them "
+            "accordingly (history:)"
+        )
     gone = [p for p in people if p.gone]
     if gone:
-        notes.append(f"{_people(len(gone))} no usage in the last {GONE_AFTER} workdays of the history "
-                     f"(e.g. {gone[0].name}): if they have left, delete them from the scenario")
-    return Fit(rates, rate_comments, people, pools, list(season) if seasonal else None, season_comment,
-               history_start, history_end, notes)
+        notes.append(
+            f"{_people(len(gone))} no usage in the last {GONE_AFTER} workdays of the history "
+            f"(e.g. {gone[0].name}): if they have left, delete them from the scenario"
+        )
+    return Fit(
+        rates,
+        rate_comments,
+        people,
+        pools,
+        list(season) if seasonal else None,
+        season_comment,
+        history_start,
+        history_end,
+        notes,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,9 +336,19 @@ class PackLine:
         return self.expires > start and (self.left is None or self.left > 0)
 
 
-_PACK_FIELDS = {"name": "name", "packname": "name", "date": "date", "purchasedate": "date",
-                "tokens": "tokens", "price": "price", "expires": "expires", "enddate": "expires",
-                "pool": "pool", "team": "pool", "remaining": "remaining"}
+_PACK_FIELDS = {
+    "name": "name",
+    "packname": "name",
+    "date": "date",
+    "purchasedate": "date",
+    "tokens": "tokens",
+    "price": "price",
+    "expires": "expires",
+    "enddate": "expires",
+    "pool": "pool",
+    "team": "pool",
+    "remaining": "remaining",
+}
 
 
 def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end: date) -> list[PackLine]:
@@ -321,9 +363,13 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
     shown = ", ".join(str(c).strip() for c in header if c is not None and str(c).strip())
     for need in ("date", "tokens"):
         if need not in where:
-            raise UsageFileError(f"no {need} column: a packs file has the columns name, date, tokens, "
-                                 f"price (and optionally expires, pool, remaining); the header row has "
-                                 f"{shown or 'nothing'}", source, 1)
+            raise UsageFileError(
+                f"no {need} column: a packs file has the columns name, date, tokens, "
+                f"price (and optionally expires, pool, remaining); the header row has "
+                f"{shown or 'nothing'}",
+                source,
+                1,
+            )
     packs: list[PackLine] = []
     names: dict[str, int] = {}
 
@@ -355,8 +401,9 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
             except ValueError:
                 price = -1.0
             if not (math.isfinite(price) and price > 0):
-                raise UsageFileError(f"price is {text(cells, 'price')!r}: expected USD per token, "
-                                     "like 2.75", source, number)
+                raise UsageFileError(
+                    f"price is {text(cells, 'price')!r}: expected USD per token, like 2.75", source, number
+                )
         expires = one_year_after(bought)
         if text(cells, "expires"):
             days = Dates(source, "expires")
@@ -364,27 +411,39 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
             if expires <= bought:
                 raise UsageFileError(f"expires {expires} is not after the date {bought}", source, number)
         if bought > end + timedelta(days=1):
-            raise UsageFileError(f"the date {bought} is after the forecast ends ({end}): leave the pack "
-                                 "out, or give a later --end", source, number)
+            raise UsageFileError(
+                f"the date {bought} is after the forecast ends ({end}): leave the pack "
+                "out, or give a later --end",
+                source,
+                number,
+            )
         pool = text(cells, "pool")
         if not pool:
             if len(pools) > 1:
-                raise UsageFileError(f"no pool: the export has several teams ({', '.join(pools)}); give "
-                                     "a pool column naming the team each pack belongs to", source, number)
+                raise UsageFileError(
+                    f"no pool: the export has several teams ({', '.join(pools)}); give "
+                    "a pool column naming the team each pack belongs to",
+                    source,
+                    number,
+                )
             pool = pools[0]
         elif pool == DEFAULT_POOL and len(pools) == 1:
             pool = pools[0]  # the default pool's name, for the only team there is
         elif pool not in pools:
             hint = spelling_hint(pool, pools)
             extra = f"; did you mean {hint!r}?" if hint else ""
-            raise UsageFileError(f"pool {pool!r} is not a team of the export (teams: "
-                                 f"{', '.join(pools)}){extra}", source, number)
+            raise UsageFileError(
+                f"pool {pool!r} is not a team of the export (teams: {', '.join(pools)}){extra}",
+                source,
+                number,
+            )
         remaining = None
         if text(cells, "remaining"):
             remaining = whole_tokens(cell(cells, "remaining"), "remaining", source, number)
             if remaining > tokens:
-                raise UsageFileError(f"remaining {remaining} is more than the {tokens} tokens bought",
-                                     source, number)
+                raise UsageFileError(
+                    f"remaining {remaining} is more than the {tokens} tokens bought", source, number
+                )
         packs.append(PackLine(name, bought, tokens, price, expires, pool, number, remaining))
     if not packs:
         raise UsageFileError("no packs under the header row", source, 2)
@@ -401,8 +460,10 @@ def replay_packs(packs: list[PackLine], usage: Usage, start: date, notes: list[s
             daily[r.team or DEFAULT_POOL][r.day] += r.tokens
     first_day = usage.first_day
     for pool in sorted({p.pool for p in packs}):
-        held = sorted((p for p in packs if p.pool == pool and p.date < start),
-                      key=lambda p: (p.expires, p.tokens, p.date, p.row))
+        held = sorted(
+            (p for p in packs if p.pool == pool and p.date < start),
+            key=lambda p: (p.expires, p.tokens, p.date, p.row),
+        )
         left = {id(p): p.tokens for p in held}
         uncovered = 0
         for day in sorted(daily[pool]):
@@ -419,21 +480,29 @@ def replay_packs(packs: list[PackLine], usage: Usage, start: date, notes: list[s
             used = p.tokens - left[id(p)]
             if p.remaining is not None:
                 p.left = p.remaining
-                p.comment = (f"bought {p.tokens:,} on {p.date}; {p.remaining:,} left at start, as the "
-                             f"packs file says (the export's usage would leave {left[id(p)]:,})")
+                p.comment = (
+                    f"bought {p.tokens:,} on {p.date}; {p.remaining:,} left at start, as the "
+                    f"packs file says (the export's usage would leave {left[id(p)]:,})"
+                )
             else:
                 p.left = left[id(p)]
-                p.comment = (f"bought {p.tokens:,} on {p.date}; the export's usage since then took "
-                             f"{used:,} in flexsim's draw order: {p.left:,} left at start")
+                p.comment = (
+                    f"bought {p.tokens:,} on {p.date}; the export's usage since then took "
+                    f"{used:,} in flexsim's draw order: {p.left:,} left at start"
+                )
                 if p.date < first_day:
-                    notes.append(f"pack {p.name!r} was bought on {p.date}, before the export begins "
-                                 f"({first_day}): its use before then is unknown, so what is left of it "
-                                 "may be less. Give a 'remaining' column if you know it")
+                    notes.append(
+                        f"pack {p.name!r} was bought on {p.date}, before the export begins "
+                        f"({first_day}): its use before then is unknown, so what is left of it "
+                        "may be less. Give a 'remaining' column if you know it"
+                    )
             if p.expires <= start:
                 p.comment = f"bought {p.tokens:,} on {p.date}, ended {p.expires}: gone before start"
         if uncovered:
-            notes.append(f"warning: team {pool}: the export used {uncovered:,} tokens more than the packs "
-                         "could cover when they were used: is a pack missing from the packs file?")
+            notes.append(
+                f"warning: team {pool}: the export used {uncovered:,} tokens more than the packs "
+                "could cover when they were used: is a pack missing from the packs file?"
+            )
 
 
 def assumed_packs(fit: Fit, start: date, end: date) -> list[PackLine]:
@@ -443,14 +512,29 @@ def assumed_packs(fit: Fit, start: date, end: date) -> list[PackLine]:
     season = np.array(fit.seasonality) if fit.seasonality else np.ones(12)
     season_days = float(season[months] @ workday)
     for pool in fit.pools:
-        demand = sum(fit.rates[u.product] * u.days_per_week / WORKDAYS_PER_WEEK * season_days
-                     for p in fit.people if p.pool == pool for u in p.uses)
+        demand = sum(
+            fit.rates[u.product] * u.days_per_week / WORKDAYS_PER_WEEK * season_days
+            for p in fit.people
+            if p.pool == pool
+            for u in p.uses
+        )
         tokens = max(100, math.ceil(demand / 100) * 100)
-        packs.append(PackLine(f"assumed {pool}" if len(fit.pools) > 1 else "assumed bundle", start,
-                              tokens, None, one_year_after(start), pool, 0, comment=(
-                                  f"ASSUMPTION (no packs file given): sized to the expected demand, "
-                                  f"about {demand:,.0f} tokens from {start} to {end}, rounded up. "
-                                  "Replace it with your real packs")))
+        packs.append(
+            PackLine(
+                f"assumed {pool}" if len(fit.pools) > 1 else "assumed bundle",
+                start,
+                tokens,
+                None,
+                one_year_after(start),
+                pool,
+                0,
+                comment=(
+                    f"ASSUMPTION (no packs file given): sized to the expected demand, "
+                    f"about {demand:,.0f} tokens from {start} to {end}, rounded up. "
+                    "Replace it with your real packs"
+                ),
+            )
+        )
     return packs
 
 
@@ -494,9 +578,16 @@ class Calibration:
     notes: list[str]
 
 
-def calibrate(usage: Usage, packs_path: str | None = None, start: date | None = None,
-              end: date | None = None, history_end: date | None = None, name: str | None = None,
-              runs: int = 1000, seed: int = 1) -> Calibration:
+def calibrate(
+    usage: Usage,
+    packs_path: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    history_end: date | None = None,
+    name: str | None = None,
+    runs: int = 1000,
+    seed: int = 1,
+) -> Calibration:
     """Fit `usage` and write the scenario YAML. `start` defaults to the day after the last usage
     date, `end` to one year after `start` less a day."""
     start = start or usage.last_day + timedelta(days=1)
@@ -507,35 +598,58 @@ def calibrate(usage: Usage, packs_path: str | None = None, start: date | None = 
     result = fit(usage, history_end, start)
     notes = result.notes
     if (start - history_end).days > 1:
-        notes.append(f"the forecast starts {start}, {(start - history_end).days - 1} days after the export "
-                     "ends: usage in between is unknown (packs are replayed up to the export's end only)")
+        notes.append(
+            f"the forecast starts {start}, {(start - history_end).days - 1} days after the export "
+            "ends: usage in between is unknown (packs are replayed up to the export's end only)"
+        )
     if packs_path is not None:
         packs = read_packs(packs_path, result.pools, start, end)
         replay_packs(packs, usage, start, notes)
     else:
         packs = assumed_packs(result, start, end)
-        notes.append("no --packs file: the scenario holds one assumed pack per team, sized to the expected "
-                     "demand. Replace it with your real packs")
+        notes.append(
+            "no --packs file: the scenario holds one assumed pack per team, sized to the expected "
+            "demand. Replace it with your real packs"
+        )
     name = name or f"Calibrated from {os.path.basename(usage.source)}"
     text = render(result, packs, usage, start, end, name, runs, seed, packs_path)
     return Calibration(text, result, packs, start, end, notes)
 
 
-def render(fit: Fit, packs: list[PackLine], usage: Usage, start: date, end: date, name: str,
-           runs: int, seed: int, packs_path: str | None) -> str:
+def render(
+    fit: Fit,
+    packs: list[PackLine],
+    usage: Usage,
+    start: date,
+    end: date,
+    name: str,
+    runs: int,
+    seed: int,
+    packs_path: str | None,
+) -> str:
     out: list[str] = []
     add = out.append
     people = len(fit.people)
-    add(f"# Calibrated by flexsim {__version__} from {usage.source} ({STYLE_WORDS[usage.style]} column "
-        f"names): {len(usage.rows):,} rows")
-    add(f"# from {fit.history_start} to {fit.history_end}, {people} people, {len(fit.rates)} products, "
-        f"{len(fit.pools)} team(s); users told apart by {usage.identity}.")
+    add(
+        f"# Calibrated by flexsim {__version__} from {usage.source} ({STYLE_WORDS[usage.style]} column "
+        f"names): {len(usage.rows):,} rows"
+    )
+    add(
+        f"# from {fit.history_start} to {fit.history_end}, {people} people, {len(fit.rates)} products, "
+        f"{len(fit.pools)} team(s); users told apart by {usage.identity}."
+    )
     add("# Every number below says where it came from. Check it with: flexsim validate THIS-FILE")
     add(f"name: {_q(name)}")
-    add(f"start: {start}            # the day after the history" if start == fit.history_end
-        + timedelta(days=1) else f"start: {start}            # as asked (--start)")
-    add(f"end: {end}              # one year after start, less a day" if end == one_year_after(start)
-        - timedelta(days=1) else f"end: {end}              # as asked (--end)")
+    add(
+        f"start: {start}            # the day after the history"
+        if start == fit.history_end + timedelta(days=1)
+        else f"start: {start}            # as asked (--start)"
+    )
+    add(
+        f"end: {end}              # one year after start, less a day"
+        if end == one_year_after(start) - timedelta(days=1)
+        else f"end: {end}              # as asked (--end)"
+    )
     add("")
     add("calendar:                     # the export does not say which days are workdays, nor holidays:")
     add("  workdays: [mon, tue, wed, thu, fri]   # days_per_week below are per Monday-to-Friday week")
@@ -553,8 +667,11 @@ def render(fit: Fit, packs: list[PackLine], usage: Usage, start: date, end: date
         add("")
     live = [p for p in packs if p.usable(start)]
     gone = [p for p in packs if not p.usable(start)]
-    add(f"lots:                         # from {packs_path}" if packs_path else
-        "lots:                         # no packs file was given: see the assumption below")
+    add(
+        f"lots:                         # from {packs_path}"
+        if packs_path
+        else "lots:                         # no packs file was given: see the assumption below"
+    )
     if not live:
         add("  []                          # no pack is still usable at start")
     for p in live:
@@ -580,14 +697,18 @@ def render(fit: Fit, packs: list[PackLine], usage: Usage, start: date, end: date
     for person in fit.people:
         for c in person.comments():
             out.extend(_comment(c, "  "))
-        add(f"  - name: {_q(person.name)}   # seen {person.first_seen} to {person.last_seen}, "
-            f"{person.workdays} workdays observed")
+        add(
+            f"  - name: {_q(person.name)}   # seen {person.first_seen} to {person.last_seen}, "
+            f"{person.workdays} workdays observed"
+        )
         if pools_used != [DEFAULT_POOL]:
             add(f"    pool: {_q(person.pool)}")
         add("    products:")
         for use in person.uses:
-            add(f"      {_q(use.product)}: {{days_per_week: {_num(use.days_per_week)}, history: "
-                f"{{days_used: {use.days_used}, workdays: {use.workdays}}}}}")
+            add(
+                f"      {_q(use.product)}: {{days_per_week: {_num(use.days_per_week)}, history: "
+                f"{{days_used: {use.days_used}, workdays: {use.workdays}}}}}"
+            )
     add("")
     out.extend(_comment(f"Seasonality {fit.season_comment}."))
     if fit.seasonality:

@@ -15,21 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaincinv, gammaincinv
 
-from flexsim.ledger import DAY
-from flexsim.plan import Plan
+from flexsim.engine.launch_odds import launch_probability
+from flexsim.engine.ledger import DAY
+from flexsim.engine.plan import Plan
+from flexsim.engine.streams import STREAM_PEOPLE, stream
 
-STREAM_PEOPLE = 0  # spawn-key component of the behaviour stream
-STREAM_VARIATION = 1  # person-to-person spread: its own stream, so it can't shift the others
-STREAM_HISTORY = 2  # uncertainty of rates fitted from history: its own stream, likewise
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
 TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
-
-
-def stream(seed: int, run: int, stream_id: int) -> np.random.Generator:
-    """Generator for (run, stream): child (run, stream) of the root SeedSequence(seed)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(run, stream_id))))
 
 
 @dataclass
@@ -79,13 +72,18 @@ class Behaviour:
 def empty_grids(plan: Plan, runs: int) -> dict[str, np.ndarray]:
     """Grids for a batch of runs: arrays shaped (runs, workdays, seats)."""
     shape = (runs, plan.n_workdays, plan.n_seats)
-    return {"launched": np.zeros(shape, bool), "chargeable": np.zeros(shape, bool),
-            "start_grid": np.zeros(shape, TIME), "in_use_end_grid": np.zeros(shape, TIME),
-            "charge_end_grid": np.zeros(shape, TIME)}
+    return {
+        "launched": np.zeros(shape, bool),
+        "chargeable": np.zeros(shape, bool),
+        "start_grid": np.zeros(shape, TIME),
+        "in_use_end_grid": np.zeros(shape, TIME),
+        "charge_end_grid": np.zeros(shape, TIME),
+    }
 
 
-def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray] | None = None,
-                   row: int = 0) -> Behaviour:
+def draw_behaviour(
+    plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray] | None = None, row: int = 0
+) -> Behaviour:
     """Draw run `run`'s launches (into row `row` of batch grids, if given).
 
     Same (people, calendar, seed, run) -> same launches, whatever else the scenario says.
@@ -96,27 +94,15 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
     g = {name: array[row] for name, array in grids.items()}
     n_persons, n_wd = len(plan.persons), plan.n_workdays
 
-    # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV, from one
-    # uniform per person on a stream of its own, so a person's factor depends on nothing but
-    # their own draw and their own group's variation.
-    v = plan.variation
-    factor = np.ones(n_persons)
-    if (v > 0).any():
-        u = stream(seed, run, STREAM_VARIATION).random(n_persons)
-        spread = v > 0
-        shape = 1.0 / v[spread] ** 2
-        factor[spread] = gammaincinv(shape, u[spread]) / shape
-
     rng = stream(seed, run, STREAM_PEOPLE)
-    prob = plan.base_prob_t * factor[plan.seat_person]
-    if plan.seat_history.any():
-        prob *= history_factor(plan, stream(seed, run, STREAM_HISTORY).random(plan.n_seats))
+    prob = launch_probability(plan, seed, run)
     launched = np.less(rng.random((n_wd, plan.n_seats), dtype=np.float32), prob, out=g["launched"])
 
     # Each person's start time on every workday (and the first one after the horizon).
     z = rng.standard_normal((n_wd + 1, n_persons), dtype=np.float32)
-    start_sec = np.clip(np.rint((plan.start_mean32 + plan.start_sd32 * z) * np.float32(3600)),
-                        0, DAY - 1).astype(TIME)
+    start_sec = np.clip(
+        np.rint((plan.start_mean32 + plan.start_sd32 * z) * np.float32(3600)), 0, DAY - 1
+    ).astype(TIME)
     person_start = start_sec + plan.workday_start32[:, None]
     start = np.take(person_start[:-1], plan.seat_person, axis=1, out=g["start_grid"])
     next_start = np.take(person_start[1:], plan.seat_person, axis=1)
@@ -137,23 +123,12 @@ def draw_behaviour(plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray]
     np.logical_and(launched, ~short, out=g["chargeable"])
     if plan.seat_subscribed.any():  # on a named-user subscription: used, never charged
         g["chargeable"][:, plan.seat_subscribed] = False
-    launches = np.bincount(plan.seat_pool, weights=launched.sum(axis=0),
-                           minlength=plan.n_pools).astype(np.int64)
-    return Behaviour(launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"],
-                     g["charge_end_grid"], launches)
-
-
-def history_factor(plan: Plan, u: np.ndarray) -> np.ndarray:
-    """Per seat, the factor (mean 1) on its launch probability for a rate fitted from history.
-
-    The inverse Beta CDF of one uniform per seat, over the Beta's mean: a seat's factor depends
-    only on its own draw and its own history; seats without history get exactly 1.
-    """
-    factor = np.ones(plan.n_seats)
-    h = plan.seat_history
-    a, b = plan.seat_beta[h, 0], plan.seat_beta[h, 1]
-    factor[h] = betaincinv(a, b, u[h]) * (a + b) / a
-    return factor
+    launches = np.bincount(plan.seat_pool, weights=launched.sum(axis=0), minlength=plan.n_pools).astype(
+        np.int64
+    )
+    return Behaviour(
+        launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"], g["charge_end_grid"], launches
+    )
 
 
 def seat_details(plan: Plan, launched: np.ndarray, chargeable: np.ndarray) -> dict[str, np.ndarray]:

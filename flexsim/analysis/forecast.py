@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import numpy as np
 
+from flexsim.analysis.stats import quantiles, summary
 from flexsim.api import Results
-from flexsim.stats import quantiles, summary
 
 BALANCE_QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 # Pool figures shown with their P10-P90 range between runs.
@@ -28,9 +28,14 @@ def _breakdown(names: list[str], tokens: np.ndarray, price: float, extra=None) -
     for i, name in enumerate(names):
         s = summary(tokens[:, i])
         p10, p90 = quantiles(tokens[:, i], (0.1, 0.9))
-        row = {"name": name, "tokens": s, "p10": p10, "p90": p90,
-               "usd_mean": None if s["mean"] is None else s["mean"] * price,
-               "share": (s["mean"] / total) if total and s["mean"] is not None else 0.0}
+        row = {
+            "name": name,
+            "tokens": s,
+            "p10": p10,
+            "p90": p90,
+            "usd_mean": None if s["mean"] is None else s["mean"] * price,
+            "share": (s["mean"] / total) if total and s["mean"] is not None else 0.0,
+        }
         if extra is not None:
             row.update(extra(i))
         rows.append(row)
@@ -52,11 +57,14 @@ def daily_series(results: Results) -> dict[str, dict]:
     consumed = tracked.consumed / max(tracked.n, 1)
     out = {}
     for p, pool in enumerate(plan.pool_names):
-        out[pool] = {"date": dates, "balance_mean": mean[p].tolist(),
-                     **{f"balance_{k}": v[p].tolist() for k, v in qs.items()},
-                     "consumed_mean": consumed[p].tolist(),
-                     "alert_level": _scheduled_alert_level(results, p),
-                     "resolution": float(balance.resolution[p].max())}
+        out[pool] = {
+            "date": dates,
+            "balance_mean": mean[p].tolist(),
+            **{f"balance_{k}": v[p].tolist() for k, v in qs.items()},
+            "consumed_mean": consumed[p].tolist(),
+            "alert_level": _scheduled_alert_level(results, p),
+            "resolution": float(balance.resolution[p].max()),
+        }
     return out
 
 
@@ -67,7 +75,7 @@ def _scheduled_alert_level(results: Results, pool: int) -> list[int]:
     bought = np.zeros(plan.days, np.int64)
     for lot in plan.lots:
         if lot.pool == pool:
-            bought[max(lot.date_day, 0):] += lot.tokens
+            bought[max(lot.date_day, 0) :] += lot.tokens
     threshold = results.scenario.pools[pool].alert_below
     return [threshold.level(int(b)) for b in bought]
 
@@ -80,8 +88,12 @@ def run_out_weeks(results: Results) -> dict[str, dict]:
     for pool in plan.pool_names:
         days = results.column("run_out_day", pool)
         counts = np.bincount(days[days >= 0] // 7, minlength=len(weeks))
-        out[pool] = {"week_start": [results.date(d) for d in weeks], "runs": counts.tolist(),
-                     "never": int((days < 0).sum()), "total": results.runs}
+        out[pool] = {
+            "week_start": [results.date(d) for d in weeks],
+            "runs": counts.tolist(),
+            "never": int((days < 0).sum()),
+            "total": results.runs,
+        }
     return out
 
 
@@ -97,40 +109,55 @@ def forecast(results: Results) -> dict:
     for pool, s in data["pools"].items():
         p = plan.pool_names.index(pool)
         s["alert_level"] = _alert_text(results, p)
-        s["p10_p90"] = {name: quantiles(results.column(name, p), (0.1, 0.9))
-                        for name in RANGED}
+        s["p10_p90"] = {name: quantiles(results.column(name, p), (0.1, 0.9)) for name in RANGED}
     for lot in data["lots"]:
         slot = _slot(results, lot)
         lot["expired_p10"], lot["expired_p90"] = quantiles(
-            [r.lot_expired[slot] for r in results.records], (0.1, 0.9))
+            [r.lot_expired[slot] for r in results.records], (0.1, 0.9)
+        )
         lot["consumed_p10"], lot["consumed_p90"] = quantiles(
-            [r.lot_consumed[slot] for r in results.records], (0.1, 0.9))
+            [r.lot_consumed[slot] for r in results.records], (0.1, 0.9)
+        )
     data["run_out_weeks"] = run_out_weeks(results)
     if tracked is None:
         return data
     group_names = [g.name for g in results.scenario.groups]
     people = plan.persons
-    data["by_product"] = _breakdown(plan.products, tracked.product_tokens(), price,
-                                    lambda i: {"rate": int(results.scenario.products[
-                                        plan.products[i]])})
-    data["by_group"] = _breakdown(group_names, tracked.group_tokens(), price,
-                                  lambda i: {"people": results.scenario.groups[i].count})
-    data["by_person"] = _breakdown(people, tracked.person_tokens(), price,
-                                   lambda i: {"group": group_names[plan.person_group[i]],
-                                              "products": _products_of(results, i)})
+    data["by_product"] = _breakdown(
+        plan.products,
+        tracked.product_tokens(),
+        price,
+        lambda i: {"rate": int(results.scenario.products[plan.products[i]])},
+    )
+    data["by_group"] = _breakdown(
+        group_names, tracked.group_tokens(), price, lambda i: {"people": results.scenario.groups[i].count}
+    )
+    data["by_person"] = _breakdown(
+        people,
+        tracked.person_tokens(),
+        price,
+        lambda i: {"group": group_names[plan.person_group[i]], "products": _products_of(results, i)},
+    )
     mean, half = tracked.month_product_mean()
     total_mean, total_half = tracked.month_total_mean()
-    data["monthly_burn"] = {"months": plan.month_labels, "products": plan.products,
-                            "mean": mean.tolist(), "ci95_half": half.tolist(),
-                            "total_mean": total_mean.tolist(),
-                            "total_ci95_half": total_half.tolist()}
+    data["monthly_burn"] = {
+        "months": plan.month_labels,
+        "products": plan.products,
+        "mean": mean.tolist(),
+        "ci95_half": half.tolist(),
+        "total_mean": total_mean.tolist(),
+        "total_ci95_half": total_half.tolist(),
+    }
     data["daily"] = daily_series(results)
     return data
 
 
 def _slot(results: Results, lot: dict) -> int:
-    return next(x.slot for x in results.plan.lots if x.name == lot["name"] and
-                results.plan.pool_names[x.pool] == lot["pool"])
+    return next(
+        x.slot
+        for x in results.plan.lots
+        if x.name == lot["name"] and results.plan.pool_names[x.pool] == lot["pool"]
+    )
 
 
 def _products_of(results: Results, person: int) -> list[str]:

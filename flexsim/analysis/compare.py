@@ -13,15 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
+from flexsim.analysis.optimize import paired
+from flexsim.analysis.stats import proportion, summary
 from flexsim.api import Results, simulate
-from flexsim.model import Scenario
-from flexsim.optimize import paired
-from flexsim.plan import Plan
-from flexsim.records import POOL_COUNTERS
-from flexsim.stats import proportion, summary
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import POOL_COUNTERS
+from flexsim.scenario.model import Scenario
 
-__all__ = ["CompareError", "MEASURES", "PEOPLE_DIFFER", "compare", "people_differences", "run_costs",
-           "table_text"]
+__all__ = [
+    "CompareError",
+    "MEASURES",
+    "PEOPLE_DIFFER",
+    "compare",
+    "people_differences",
+    "run_costs",
+    "table_text",
+]
 
 PEOPLE_DIFFER = "the scenarios describe different people: differences mix behaviour and procurement"
 
@@ -69,27 +76,33 @@ def _check_pools(scenarios: Sequence[Scenario]) -> list[str]:
         if sorted(names) != sorted(base):
             raise CompareError(
                 f"{sc.source}: pools {', '.join(names)} are not those of {scenarios[0].source} "
-                f"({', '.join(base)}): only scenarios with the same pools can be compared")
+                f"({', '.join(base)}): only scenarios with the same pools can be compared"
+            )
     return base
 
 
 def _people_key(plan: Plan) -> tuple:
     """What fixes the layout of the behaviour draws: people, their products and pools, in order."""
-    return (tuple(plan.persons), tuple(plan.seat_product),
-            tuple(plan.pool_names[p] for p in plan.seat_pool))
+    return (tuple(plan.persons), tuple(plan.seat_product), tuple(plan.pool_names[p] for p in plan.seat_pool))
 
 
-def people_differences(a: Scenario, b: Scenario, plan_a: Plan | None = None,
-                       plan_b: Plan | None = None) -> list[str]:
+def people_differences(
+    a: Scenario, b: Scenario, plan_a: Plan | None = None, plan_b: Plan | None = None
+) -> list[str]:
     """What differs in people, calendar or behaviour between two scenarios (empty: the same)."""
     plan_a = plan_a or Plan(a)
     plan_b = plan_b or Plan(b)
     found = []
     if _people_key(plan_a) != _people_key(plan_b):
         found.append("people and their products")
-    checks = (("users", a.groups, b.groups), ("calendar", a.calendar, b.calendar),
-              ("seasonality", a.seasonality, b.seasonality), ("events", a.events, b.events),
-              ("start", a.start, b.start), ("end", a.end, b.end))
+    checks = (
+        ("users", a.groups, b.groups),
+        ("calendar", a.calendar, b.calendar),
+        ("seasonality", a.seasonality, b.seasonality),
+        ("events", a.events, b.events),
+        ("start", a.start, b.start),
+        ("end", a.end, b.end),
+    )
     found += [name for name, x, y in checks if x != y]
     return found
 
@@ -107,8 +120,7 @@ def _per_run(results: Results, pools: list[str], blocked_day: float) -> dict:
     """Per-run arrays of every measure: {"total": over the pools, "pools": {pool: ...}}."""
     by_pool: dict[str, dict] = {}
     for pool in pools:
-        cols = {key: results.column(key, pool).astype(np.float64)
-                for key, _, _ in MEASURES if key != "cost"}
+        cols = {key: results.column(key, pool).astype(np.float64) for key, _, _ in MEASURES if key != "cost"}
         cols["cost"] = cols["spend"] + blocked_day * cols["blocked_days"]
         cols["run_out"] = (results.column("run_out_day", pool) >= 0).astype(np.float64)
         by_pool[pool] = cols
@@ -132,8 +144,15 @@ def _differences(cols: dict, base: dict) -> dict:
     return out
 
 
-def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
-            progress: Callable[[int], None] | None = None, *, per_run: bool = False) -> dict:
+def compare(
+    scenarios: list[Scenario],
+    runs: int,
+    seed: int,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    *,
+    per_run: bool = False,
+) -> dict:
     """Simulate every scenario on the same runs and seed and compare each with the first.
 
     `progress`, if given, is called with the number of runs just finished (runs per scenario;
@@ -147,22 +166,30 @@ def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
     labels = _labels(scenarios)
     pools = _check_pools(scenarios)
     plans = [Plan(sc) for sc in scenarios]
-    differ = {labels[i]: people_differences(scenarios[0], sc, plans[0], plans[i])
-              for i, sc in enumerate(scenarios) if i > 0}
+    differ = {
+        labels[i]: people_differences(scenarios[0], sc, plans[0], plans[i])
+        for i, sc in enumerate(scenarios)
+        if i > 0
+    }
     differ = {k: v for k, v in differ.items() if v}
 
     notes: list[str] = []
     prices = [sc.costs.blocked_day for sc in scenarios]
     if all(p is None for p in prices):
-        notes.append("no scenario sets costs.blocked_day: blocked days are not priced, so total "
-                     "cost is spend only")
+        notes.append(
+            "no scenario sets costs.blocked_day: blocked days are not priced, so total cost is spend only"
+        )
     elif any(p is None for p in prices):
-        notes.append("costs.blocked_day is missing from "
-                     + ", ".join(lb for lb, p in zip(labels, prices, strict=True) if p is None)
-                     + ": blocked days cost 0 there, so total costs are not comparable")
+        notes.append(
+            "costs.blocked_day is missing from "
+            + ", ".join(lb for lb, p in zip(labels, prices, strict=True) if p is None)
+            + ": blocked days cost 0 there, so total costs are not comparable"
+        )
     elif len(set(prices)) > 1:
-        notes.append("costs.blocked_day differs between the scenarios: cost differences include "
-                     "the different price of a blocked day")
+        notes.append(
+            "costs.blocked_day differs between the scenarios: cost differences include "
+            "the different price of a blocked day"
+        )
 
     columns = []
     for sc in scenarios:
@@ -173,25 +200,34 @@ def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
 
     entries = []
     for sc, label, cols in zip(scenarios, labels, columns, strict=True):
-        entries.append({
-            "name": sc.name, "label": label, "file": sc.source,
-            "blocked_day": sc.costs.blocked_day,
-            "blocked_days_priced": sc.costs.blocked_day is not None,
-            "total": _describe(cols["total"]),
-            "pools": {pool: _describe(cols["pools"][pool]) for pool in pools},
-        })
+        entries.append(
+            {
+                "name": sc.name,
+                "label": label,
+                "file": sc.source,
+                "blocked_day": sc.costs.blocked_day,
+                "blocked_days_priced": sc.costs.blocked_day is not None,
+                "total": _describe(cols["total"]),
+                "pools": {pool: _describe(cols["pools"][pool]) for pool in pools},
+            }
+        )
 
     base = columns[0]
     differences = []
     for sc, label, cols in zip(scenarios[1:], labels[1:], columns[1:], strict=True):
         d = cols["total"]["cost"] - base["total"]["cost"]
-        differences.append({
-            "name": sc.name, "label": label, "file": sc.source, "against": labels[0],
-            "total": _differences(cols["total"], base["total"]),
-            "pools": {pool: _differences(cols["pools"][pool], base["pools"][pool]) for pool in pools},
-            "share_of_runs_cheaper": float((d < 0).mean()),
-            "share_of_runs_dearer": float((d > 0).mean()),
-        })
+        differences.append(
+            {
+                "name": sc.name,
+                "label": label,
+                "file": sc.source,
+                "against": labels[0],
+                "total": _differences(cols["total"], base["total"]),
+                "pools": {pool: _differences(cols["pools"][pool], base["pools"][pool]) for pool in pools},
+                "share_of_runs_cheaper": float((d < 0).mean()),
+                "share_of_runs_dearer": float((d > 0).mean()),
+            }
+        )
 
     result = {
         "runs": runs,
@@ -209,14 +245,17 @@ def compare(scenarios: list[Scenario], runs: int, seed: int, workers: int = 1,
     }
     if per_run:
         result["per_run"] = {
-            label: {"total": {k: v.tolist() for k, v in cols["total"].items()},
-                    "pools": {pool: {k: v.tolist() for k, v in cols["pools"][pool].items()}
-                              for pool in pools}}
-            for label, cols in zip(labels, columns, strict=True)}
+            label: {
+                "total": {k: v.tolist() for k, v in cols["total"].items()},
+                "pools": {pool: {k: v.tolist() for k, v in cols["pools"][pool].items()} for pool in pools},
+            }
+            for label, cols in zip(labels, columns, strict=True)
+        }
     return result
 
 
 # -- text -------------------------------------------------------------------------------------
+
 
 def _num(value: float | None, unit: str, sign: bool = False) -> str:
     """A mean or bound as shown: USD and tokens whole, days and counts to one decimal."""
@@ -264,8 +303,7 @@ def _scenario_rows(result: dict, pool: str | None) -> list[tuple[str, list[str]]
         if name == "topups" and all(not (p[name]["mean"] or 0) for p in parts):
             continue
         rows.append((label, [_num(p[name]["mean"], unit) for p in parts]))
-        rows.append(("  95% CI", [_ci(*p[name]["mean_ci95"], lambda v, u=unit: _num(v, u))
-                                  for p in parts]))
+        rows.append(("  95% CI", [_ci(*p[name]["mean_ci95"], lambda v, u=unit: _num(v, u)) for p in parts]))
     probs = [p["run_out_probability"] for p in parts]
     title = "P(a pool runs out)" if pool is None and len(result["pools"]) > 1 else "P(run out)"
     rows.append((title, [_pct(p["p"]) for p in probs]))
@@ -279,10 +317,16 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
         d = diff[name]
         if name == "topups" and d["mean"] == 0 and d["ci95"][0] == d["ci95"][1]:
             continue
-        rows.append((label, _num(d["mean"], unit, True),
-                     _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)), d["significant"]))
+        rows.append(
+            (
+                label,
+                _num(d["mean"], unit, True),
+                _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)),
+                d["significant"],
+            )
+        )
     d = diff["run_out"]
-    lo, hi = (_points(v)[:-len(" pts")] for v in d["ci95"])
+    lo, hi = (_points(v)[: -len(" pts")] for v in d["ci95"])
     rows.append((run_out_title, _points(d["mean"]), f"{lo} to {hi} pts", d["significant"]))
     w_label = max(len(r[0]) for r in rows)
     w_mean = max(len(r[1]) for r in rows)
@@ -290,20 +334,27 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
     out = []
     for label, mean, ci, sig in rows:
         verdict = "significant" if sig else "not significant"
-        out.append(f"{indent}{label:<{w_label}}  {mean:>{w_mean}}  {'(95% CI ' + ci + ')':<{w_ci}}  "
-                   f"{verdict}")
+        out.append(
+            f"{indent}{label:<{w_label}}  {mean:>{w_mean}}  {'(95% CI ' + ci + ')':<{w_ci}}  {verdict}"
+        )
     return out
 
 
 def table_text(result: dict) -> str:
     """The plain-text comparison: one column per scenario, then the differences vs the baseline."""
     heads = [e["label"] for e in result["scenarios"]]
-    lines = [f"Comparing {len(heads)} scenarios on the same {result['runs']:,} runs (seed "
-             f"{result['seed']}); baseline: {result['baseline_label']}", ""]
+    lines = [
+        f"Comparing {len(heads)} scenarios on the same {result['runs']:,} runs (seed "
+        f"{result['seed']}); baseline: {result['baseline_label']}",
+        "",
+    ]
     for e in result["scenarios"]:
-        priced = (f"a blocked day costs {_usd(e['blocked_day'])}" if e["blocked_days_priced"]
-                  else "blocked days not priced")
-        lines.append(f"  {e['label']}: {e['file']}, \"{e['name']}\", {priced}")
+        priced = (
+            f"a blocked day costs {_usd(e['blocked_day'])}"
+            if e["blocked_days_priced"]
+            else "blocked days not priced"
+        )
+        lines.append(f'  {e["label"]}: {e["file"]}, "{e["name"]}", {priced}')
     lines.append("")
     if result["warning"]:
         detail = "; ".join(f"{k}: {', '.join(v)} differ" for k, v in result["people_differences"].items())
@@ -321,12 +372,18 @@ def table_text(result: dict) -> str:
             lines += _columns(_scenario_rows(result, pool), heads)
 
     for diff in result["differences"]:
-        lines += ["", f"{diff['label']} minus {diff['against']}, run by run on the same runs "
-                      f"(mean difference, 95% CI):"]
-        lines += _difference_lines(diff["total"], "  ", "P(a pool runs out)" if len(pools) > 1
-                                   else "P(run out)")
-        lines.append(f"  {diff['label']} cost less in {_pct(diff['share_of_runs_cheaper'])} of runs "
-                     f"and more in {_pct(diff['share_of_runs_dearer'])}.")
+        lines += [
+            "",
+            f"{diff['label']} minus {diff['against']}, run by run on the same runs "
+            f"(mean difference, 95% CI):",
+        ]
+        lines += _difference_lines(
+            diff["total"], "  ", "P(a pool runs out)" if len(pools) > 1 else "P(run out)"
+        )
+        lines.append(
+            f"  {diff['label']} cost less in {_pct(diff['share_of_runs_cheaper'])} of runs "
+            f"and more in {_pct(diff['share_of_runs_dearer'])}."
+        )
         if len(pools) > 1:
             for pool in pools:
                 lines += [f"  Pool {pool}:"]

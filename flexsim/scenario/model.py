@@ -1,6 +1,6 @@
 """The validated, immutable scenario: what the engines simulate.
 
-Everything here is plain data. `flexsim.scenario` builds it from a YAML file (and reports bad
+Everything here is plain data. `flexsim.scenario.loader` builds it from a YAML file (and reports bad
 input); the engines only read it. Dates are `datetime.date`; token counts are `int`.
 """
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.behaviour import draw_behaviour
-from flexsim.engine_simpy import seat_sessions
-from flexsim.ledger import DAY
-from flexsim.model import Scenario
-from flexsim.plan import Plan
-from flexsim.usage import Seat
+from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.engine_simpy import seat_sessions
+from flexsim.engine.ledger import DAY
+from flexsim.engine.plan import Plan
+from flexsim.engine.seat import Seat
+from flexsim.scenario.model import Scenario
 
 PRIVACY = ("off", "hashed", "masked")
 MASK = "*****"
@@ -53,14 +53,13 @@ def _person_fields(person: str, privacy: str) -> dict[str, str]:
         email, first, last = _hash("e" + email), _hash("f" + email), _hash("l" + email)
     elif privacy == "masked":
         email = first = last = MASK
-    return {"email": email, "first_name": first, "last_name": last, "hashed_id": hashed,
-            "user_name": email}
+    return {"email": email, "first_name": first, "last_name": last, "hashed_id": hashed, "user_name": email}
 
 
 def seat_day_charges(plan: Plan, seed: int, run: int) -> tuple[Counter, np.ndarray, np.ndarray]:
     """Charges per (seat, day) of one run with an unlimited pool, and the launches (workday, seat).
 
-    Each seat's windows follow the usual rules (`flexsim.usage.Seat`); with nothing ever blocked,
+    Each seat's windows follow the usual rules (`flexsim.engine.seat.Seat`); with nothing ever blocked,
     seats do not affect each other, so each is walked on its own.
     """
     behaviour = draw_behaviour(plan, seed, run)
@@ -74,8 +73,9 @@ def seat_day_charges(plan: Plan, seed: int, run: int) -> tuple[Counter, np.ndarr
     return charges, plan.workdays[w], s
 
 
-def synthesize(scenario: Scenario, seed: int, run: int = 0, privacy: str = "off",
-               camel_dates: bool = False) -> Synthetic:
+def synthesize(
+    scenario: Scenario, seed: int, run: int = 0, privacy: str = "off", camel_dates: bool = False
+) -> Synthetic:
     """The export of run `run`: one record per (person, product, day) launched or charged."""
     if privacy not in PRIVACY:
         raise ValueError(f"privacy must be one of {', '.join(PRIVACY)}")
@@ -91,10 +91,17 @@ def synthesize(scenario: Scenario, seed: int, run: int = 0, privacy: str = "off"
         tokens = int(plan.seat_rate[s]) * charges.get((s, day), 0)
         total += tokens
         when = plan.date(day)
-        records.append({
-            "team": plan.pool_names[plan.seat_pool[s]], **people[person], "product": product,
-            "feature": product, "version": str(when.year), "usage_type": "Flex",
-            "offering_name": product, "tokens": tokens,
-            "day": f"{when.isoformat()}T00:00:00Z" if camel_dates else when.isoformat(),
-        })
+        records.append(
+            {
+                "team": plan.pool_names[plan.seat_pool[s]],
+                **people[person],
+                "product": product,
+                "feature": product,
+                "version": str(when.year),
+                "usage_type": "Flex",
+                "offering_name": product,
+                "tokens": tokens,
+                "day": f"{when.isoformat()}T00:00:00Z" if camel_dates else when.isoformat(),
+            }
+        )
     return Synthetic(records, len({r["hashed_id"] for r in records}), total)

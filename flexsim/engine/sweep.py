@@ -15,17 +15,25 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from flexsim.engine_fast import FastBatch, SeatBank, draw_grids, make_record
-from flexsim.fast_pools import PoolBank
-from flexsim.plan import Plan
-from flexsim.records import RunRecord
+from flexsim.engine.engine_fast import FastBatch, SeatBank, draw_grids, make_record
+from flexsim.engine.fast_pools import PoolBank
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import RunRecord
 
 
 class SizeSweep:
     """Runs `runs` of `plan` for every (tokens, price) of lot `slot`."""
 
-    def __init__(self, plan: Plan, seed: int, runs: Sequence[int], slot: int,
-                 sizes: Sequence[int], prices: Sequence[float], detail: bool = False):
+    def __init__(
+        self,
+        plan: Plan,
+        seed: int,
+        runs: Sequence[int],
+        slot: int,
+        sizes: Sequence[int],
+        prices: Sequence[float],
+        detail: bool = False,
+    ):
         self.plan = plan
         self.runs = list(runs)
         self.sizes = list(sizes)
@@ -41,8 +49,14 @@ class SizeSweep:
         self.following = np.ones(n * R, bool)
         self.moved: list[np.ndarray] = []  # follower rows, in the order they joined `self.free`
         empty = np.zeros(0, np.int64)
-        self.free = FastBatch(plan, SeatBank(plan, grids, empty, 0), self.followers.take(empty),
-                              np.zeros((0, plan.n_pools), np.int64), [], detail=detail)
+        self.free = FastBatch(
+            plan,
+            SeatBank(plan, grids, empty, 0),
+            self.followers.take(empty),
+            np.zeros((0, plan.n_pools), np.int64),
+            [],
+            detail=detail,
+        )
 
     def run(self) -> list[list[RunRecord]]:
         """Records per size (in the order of `sizes`), each in run order."""
@@ -105,9 +119,18 @@ class SizeSweep:
                 row = i * R + r
                 j = where[row]
                 if j < 0:
-                    records.append(make_record(self.plan, self.followers, row, run,
-                                               self.launches[r], self.leader.charges[r],
-                                               self.leader.idle[r], self.free._details(r)))
+                    records.append(
+                        make_record(
+                            self.plan,
+                            self.followers,
+                            row,
+                            run,
+                            self.launches[r],
+                            self.leader.charges[r],
+                            self.leader.idle[r],
+                            self.free._details(r),
+                        )
+                    )
                 else:
                     records.append(self.free.record(int(j)))
             out.append(records)

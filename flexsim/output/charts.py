@@ -16,11 +16,14 @@ def require_matplotlib():
     """The pyplot module, or a one-line error saying how to install it."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise OutputError("charts need matplotlib: install the report extra, "
-                          "python -m pip install 'flexsim[report]' (or '.[report]' in a checkout)") from None
+        raise OutputError(
+            "charts need matplotlib: install the report extra, "
+            "python -m pip install 'flexsim[report]' (or '.[report]' in a checkout)"
+        ) from None
     return plt
 
 
@@ -35,8 +38,7 @@ def optimize_chart_png(data: dict) -> bytes:
     """Expected total cost (with its 95% interval) and run-out probability by candidate."""
     plt = require_matplotlib()
     cands = data["candidates"]
-    by_size = all(c["tokens"] is not None for c in cands) and not any(
-        "reorder_tokens" in c for c in cands)
+    by_size = all(c["tokens"] is not None for c in cands) and not any("reorder_tokens" in c for c in cands)
     xs = [c["tokens"] for c in cands] if by_size else list(range(len(cands)))
     cost = [c["expected_cost"] for c in cands]
     lo = [c["cost_ci95"][0] if c["cost_ci95"][0] is not None else c["expected_cost"] for c in cands]
@@ -47,24 +49,48 @@ def optimize_chart_png(data: dict) -> bytes:
         ax.fill_between(xs, lo, hi, color="tab:blue", alpha=0.2, label="95% interval of the mean")
         ax.plot(xs, cost, color="tab:blue", marker="o", ms=3, label="expected total cost")
     else:  # separate candidates: points with error bars, no lines between them
-        ax.errorbar(xs, cost, yerr=[[c - a for c, a in zip(cost, lo, strict=True)],
-                                    [b - c for c, b in zip(cost, hi, strict=True)]],
-                    fmt="o", color="tab:blue", capsize=3,
-                    label="expected total cost (95% interval)")
+        ax.errorbar(
+            xs,
+            cost,
+            yerr=[
+                [c - a for c, a in zip(cost, lo, strict=True)],
+                [b - c for c, b in zip(cost, hi, strict=True)],
+            ],
+            fmt="o",
+            color="tab:blue",
+            capsize=3,
+            label="expected total cost (95% interval)",
+        )
     ax.set_ylabel("expected total cost per run (USD)", color="tab:blue")
     ax.grid(alpha=0.3)
     twin = ax.twinx()
-    twin.plot(xs, risk, color="tab:red", marker="s", ms=4, ls="-" if by_size else "none",
-              label="run-out probability")
+    twin.plot(
+        xs,
+        risk,
+        color="tab:red",
+        marker="s",
+        ms=4,
+        ls="-" if by_size else "none",
+        label="run-out probability",
+    )
     twin.set_ylabel("probability the pool runs out (%)", color="tab:red")
     twin.set_ylim(-2, 102)
     rec = data["recommended"]
-    rec_x = rec["tokens"] if by_size else next(
-        i for i, c in enumerate(cands) if c["candidate"] == rec["candidate"])
+    rec_x = (
+        rec["tokens"]
+        if by_size
+        else next(i for i, c in enumerate(cands) if c["candidate"] == rec["candidate"])
+    )
     ax.axvline(rec_x, color="black", ls="--", lw=1)
-    ax.annotate(f"recommended:\n{rec['candidate']}", xy=(rec_x, 0.97),
-                xycoords=("data", "axes fraction"), xytext=(6, -24), textcoords="offset points",
-                fontsize=9, va="bottom")
+    ax.annotate(
+        f"recommended:\n{rec['candidate']}",
+        xy=(rec_x, 0.97),
+        xycoords=("data", "axes fraction"),
+        xytext=(6, -24),
+        textcoords="offset points",
+        fontsize=9,
+        va="bottom",
+    )
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     if by_size:
         ax.set_xlabel(f"size of pack {data['lot']!r} (tokens)")
@@ -73,10 +99,18 @@ def optimize_chart_png(data: dict) -> bytes:
         ax.set_xticks(xs, [c["candidate"] for c in cands], rotation=60, ha="right", fontsize=7)
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left", bbox_to_anchor=(0, 1.0),
-              ncol=3, fontsize=8, frameon=False)
-    ax.set_title(f"{data['scenario']}: {data['runs']} runs per candidate, seed {data['seed']}",
-                 fontsize=10, pad=24)
+    ax.legend(
+        lines[0] + more[0],
+        lines[1] + more[1],
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    ax.set_title(
+        f"{data['scenario']}: {data['runs']} runs per candidate, seed {data['seed']}", fontsize=10, pad=24
+    )
     png = _png(fig)
     plt.close(fig)
     return png
@@ -93,8 +127,9 @@ def advise_chart_png(data: dict) -> bytes:
         raise OutputError("--chart: the scenario has nobody using a product: nothing to chart")
     fig, axes = plt.subplots(len(products), 1, figsize=(9, 2.2 + 2.6 * len(products)), squeeze=False)
     for ax, product in zip(axes[:, 0], products, strict=True):
-        rows = sorted((p for p in data["people"] if p["product"] == product),
-                      key=lambda p: p["days_per_year"]["mean"])
+        rows = sorted(
+            (p for p in data["people"] if p["product"] == product), key=lambda p: p["days_per_year"]["mean"]
+        )
         xs = list(range(len(rows)))
         mean = [p["days_per_year"]["mean"] for p in rows]
         lo = [m - p["days_per_year"]["p10"] for m, p in zip(mean, rows, strict=True)]
@@ -102,33 +137,42 @@ def advise_chart_png(data: dict) -> bytes:
         for rec, colour in (("flex", "tab:blue"), ("subscription", "tab:orange")):
             idx = [i for i, p in enumerate(rows) if p["recommendation"] == rec]
             if idx:
-                ax.errorbar([xs[i] for i in idx], [mean[i] for i in idx],
-                            yerr=[[lo[i] for i in idx], [hi[i] for i in idx]], fmt="o", ms=3,
-                            color=colour, capsize=2, label=f"advice: {rec}")
+                ax.errorbar(
+                    [xs[i] for i in idx],
+                    [mean[i] for i in idx],
+                    yerr=[[lo[i] for i in idx], [hi[i] for i in idx]],
+                    fmt="o",
+                    ms=3,
+                    color=colour,
+                    capsize=2,
+                    label=f"advice: {rec}",
+                )
         even = rows[0]["break_even_days_per_year"] if rows else None
         if even is not None:
-            ax.axhline(even, color="black", ls="--", lw=1,
-                       label=f"break-even: {even:.0f} days a year")
+            ax.axhline(even, color="black", ls="--", lw=1, label=f"break-even: {even:.0f} days a year")
         ax.set_title(product, fontsize=10)
         ax.set_ylabel("days of use per year")
         ax.set_ylim(bottom=0)
         if len(rows) <= 60:
-            ax.set_xticks(xs, [p["person"] for p in rows], rotation=70, ha="right",
-                          fontsize=6 if len(rows) > 30 else 8)
+            ax.set_xticks(
+                xs, [p["person"] for p in rows], rotation=70, ha="right", fontsize=6 if len(rows) > 30 else 8
+            )
         else:  # too many names to read: the --csv and --json give them
             ax.set_xticks([])
             ax.set_xlabel(f"{len(rows)} people, sorted by expected days of use")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs, "
-                 f"seed {data['seed']}", fontsize=10)
+    fig.suptitle(
+        f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs, seed {data['seed']}",
+        fontsize=10,
+    )
     fig.tight_layout()
     png = _png(fig)
     plt.close(fig)
     return png
 
 
-# -- forecast report charts (from `flexsim.forecast.forecast`) -----------------------------------
+# -- forecast report charts (from `flexsim.analysis.forecast.forecast`) -----------------------------------
 REPORT_CHARTS = ("balance.png", "run_out.png", "waste.png", "burn.png")
 
 
@@ -143,6 +187,7 @@ def _horizon(data: dict) -> tuple[date, date]:
 def _date_axis(ax, first: date, last: date) -> None:
     """Dates of the horizon on the x axis: months, or quarters and years on long horizons."""
     import matplotlib.dates as mdates
+
     days = (last - first).days
     if days <= 450:
         locator = mdates.MonthLocator()
@@ -170,27 +215,51 @@ def balance_chart_png(data: dict) -> bytes:
     for ax, pool in panels:
         d = data["daily"][pool]
         x = _dates(d["date"])
-        ax.fill_between(x, d["balance_p10"], d["balance_p90"], step="post", color="tab:blue",
-                        alpha=0.25, label="P10-P90 of runs (80% of runs inside)")
+        ax.fill_between(
+            x,
+            d["balance_p10"],
+            d["balance_p90"],
+            step="post",
+            color="tab:blue",
+            alpha=0.25,
+            label="P10-P90 of runs (80% of runs inside)",
+        )
         ax.step(x, d["balance_p50"], where="post", color="tab:blue", lw=2, label="median (P50)")
         ax.step(x, d["balance_mean"], where="post", color="navy", lw=1, ls=":", label="mean")
-        ax.step(x, d["alert_level"], where="post", color="tab:orange", lw=1.2, ls="--",
-                label="low-balance alert level")
+        ax.step(
+            x,
+            d["alert_level"],
+            where="post",
+            color="tab:orange",
+            lw=1.2,
+            ls="--",
+            label="low-balance alert level",
+        )
         top = max(max(d["balance_p90"]), 1)
         for lot in (lot for lot in data["lots"] if lot["pool"] == pool):
             end = _dates([lot["expires"]])[0]
             if x[0] <= end <= x[-1] + timedelta(days=1):  # the final midnight included
                 ax.axvline(end, color="tab:red", lw=1, alpha=0.8)
-                ax.text(end, top * 1.4, f"{lot['name']} ends ", rotation=90, va="top",
-                        ha="right", fontsize=7, color="tab:red")
+                ax.text(
+                    end,
+                    top * 1.4,
+                    f"{lot['name']} ends ",
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                    fontsize=7,
+                    color="tab:red",
+                )
         ax.set_ylim(0, top * 1.45)
-        ax.set_title(f"Pool {pool}: tokens left at the end of each day "
-                     f"({data['runs']:,} runs)", fontsize=10, loc="left")
+        ax.set_title(
+            f"Pool {pool}: tokens left at the end of each day ({data['runs']:,} runs)",
+            fontsize=10,
+            loc="left",
+        )
         ax.set_ylabel("tokens")
         ax.grid(alpha=0.3)
         _date_axis(ax, *_horizon(data))
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4,
-                  frameon=False)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False)
     fig.tight_layout()
     return _png(fig)
 
@@ -207,24 +276,34 @@ def run_out_chart_png(data: dict) -> bytes:
             total += s
             cum.append(total)
         twin = ax.twinx()
-        twin.bar(x, share, width=6, align="edge", color="tab:red", alpha=0.35,
-                 label="ran out that week (right scale)")
+        twin.bar(
+            x,
+            share,
+            width=6,
+            align="edge",
+            color="tab:red",
+            alpha=0.35,
+            label="ran out that week (right scale)",
+        )
         twin.set_ylabel("% of runs first running out that week", fontsize=8)
         twin.set_ylim(0, max(share + [0.5]) * 1.3)
-        ax.step(x + [x[-1]], [0.0] + cum, where="post", color="black", lw=2,
-                label="ran out by then (left scale)")
+        ax.step(
+            x + [x[-1]], [0.0] + cum, where="post", color="black", lw=2, label="ran out by then (left scale)"
+        )
         ax.set_ylim(0, max(5.0, total * 1.15))
         ax.set_zorder(twin.get_zorder() + 1)
         ax.patch.set_visible(False)
         never = 100 * w["never"] / w["total"]
         q = data["pools"][pool]["run_out_date"]
-        ax.set_title(f"Pool {pool}: when the tokens run out ({w['total']:,} runs)\n"
-                     f"{never:.1f}% of runs never run out.  Run-out date P10 / P50 / P90: "
-                     f"{q['p10'] or 'none'} / {q['p50'] or 'none'} / {q['p90'] or 'none'}",
-                     fontsize=9, loc="left")
+        ax.set_title(
+            f"Pool {pool}: when the tokens run out ({w['total']:,} runs)\n"
+            f"{never:.1f}% of runs never run out.  Run-out date P10 / P50 / P90: "
+            f"{q['p10'] or 'none'} / {q['p50'] or 'none'} / {q['p90'] or 'none'}",
+            fontsize=9,
+            loc="left",
+        )
         if w["never"] == w["total"]:
-            ax.text(0.5, 0.5, "no run ran out", transform=ax.transAxes, ha="center",
-                    color="grey")
+            ax.text(0.5, 0.5, "no run ran out", transform=ax.transAxes, ha="center", color="grey")
         ax.set_ylabel("ran out by then (% of runs)", fontsize=8)
         ax.grid(alpha=0.3)
         _date_axis(ax, *_horizon(data))
@@ -247,11 +326,18 @@ def waste_chart_png(data: dict) -> bytes:
     # The mean of a skewed waste can lie outside P10-P90 (most runs waste nothing): a range
     # drawn on its own, not as an error bar around the mean.
     for yi, lot in zip(y, lots, strict=True):
-        ax.plot([lot["expired_p10"], lot["expired_p90"]], [yi, yi], color="black", marker="|",
-                ms=12, label="P10-P90 of runs" if yi == y[0] else None)
+        ax.plot(
+            [lot["expired_p10"], lot["expired_p90"]],
+            [yi, yi],
+            color="black",
+            marker="|",
+            ms=12,
+            label="P10-P90 of runs" if yi == y[0] else None,
+        )
     for yi, m, lot in zip(y, means, lots, strict=True):
-        ax.text(m, yi + 0.25, f" {m:,.0f} tokens = ${lot['expired_usd']['mean']:,.0f}", fontsize=8,
-                va="bottom")
+        ax.text(
+            m, yi + 0.25, f" {m:,.0f} tokens = ${lot['expired_usd']['mean']:,.0f}", fontsize=8, va="bottom"
+        )
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("tokens expired")
     ax.set_xlim(0, max([lot["expired_p90"] for lot in lots] + means + [1]) * 1.3)
@@ -275,12 +361,18 @@ def burn_chart_png(data: dict) -> bytes:
         values = [row[j] for row in burn["mean"]]
         ax.bar(x, values, bottom=bottom, color=cmap(j % 20), label=product)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.errorbar(x, burn["total_mean"], yerr=burn["total_ci95_half"], fmt="none", ecolor="black", capsize=3,
-                label="95% interval of the monthly mean")
+    ax.errorbar(
+        x,
+        burn["total_mean"],
+        yerr=burn["total_ci95_half"],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        label="95% interval of the monthly mean",
+    )
     ax.set_xticks(x, months, rotation=45, fontsize=8)
     ax.set_ylabel("tokens consumed (mean per run)")
-    ax.set_title(f"Token burn per month by product ({data['runs']:,} runs)", fontsize=10,
-                 loc="left")
+    ax.set_title(f"Token burn per month by product ({data['runs']:,} runs)", fontsize=10, loc="left")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
     fig.tight_layout()
@@ -289,5 +381,9 @@ def burn_chart_png(data: dict) -> bytes:
 
 def report_charts(data: dict) -> dict[str, bytes]:
     """Every chart of the forecast report, by file name."""
-    return {"balance.png": balance_chart_png(data), "run_out.png": run_out_chart_png(data),
-            "waste.png": waste_chart_png(data), "burn.png": burn_chart_png(data)}
+    return {
+        "balance.png": balance_chart_png(data),
+        "run_out.png": run_out_chart_png(data),
+        "waste.png": waste_chart_png(data),
+        "burn.png": burn_chart_png(data),
+    }

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from flexsim.plan import Plan
-from flexsim.records import TRACKS, RunRecord
-from flexsim.stats import DailyQuantiles, t_multiplier
+from flexsim.analysis.stats import DailyQuantiles, t_multiplier
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import TRACKS, RunRecord
 
 
 class Tracked:
@@ -54,12 +54,14 @@ class Tracked:
     def person_tokens(self) -> np.ndarray:
         """(runs, persons) tokens charged to each person, in run order."""
         return np.array([self._person[r] for r in sorted(self._person)], np.int64).reshape(
-            self.n, len(self.plan.persons))
+            self.n, len(self.plan.persons)
+        )
 
     def product_tokens(self) -> np.ndarray:
         """(runs, products) tokens charged for each product, in run order."""
         return np.array([self._product[r] for r in sorted(self._product)], np.int64).reshape(
-            self.n, len(self.plan.products))
+            self.n, len(self.plan.products)
+        )
 
     def group_tokens(self) -> np.ndarray:
         """(runs, groups) tokens charged to each group (a named person is a group of one)."""
@@ -82,5 +84,5 @@ def _mean_half(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndar
     mean = total / max(n, 1)
     if n < 2:
         return mean, np.zeros_like(mean)
-    var = np.maximum(total_sq / n - mean ** 2, 0) * n / (n - 1)
+    var = np.maximum(total_sq / n - mean**2, 0) * n / (n - 1)
     return mean, t_multiplier(n) * np.sqrt(var / n)

@@ -1,0 +1,1 @@
+"""From simulated runs to answers: statistics, sizing, comparing plans, Flex or subscription."""

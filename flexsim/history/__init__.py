@@ -1,0 +1,1 @@
+"""From the Token Usage export: reading it, calibrating a scenario, backtests, synthetic exports."""

@@ -1,0 +1,1 @@
+"""The scenario: the validated model, the product catalogue, and the YAML loader."""
