@@ -38,7 +38,9 @@ def _probability(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a probability like 0.05, got {text!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+        from flexsim.scenario.hints import percent_hint
+
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}{percent_hint(text)}")
     return value
 
 
@@ -69,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="simpy: the model of record; fast: same results, quicker; auto (default)",
     )
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
+    run.add_argument(
+        "--target-risk",
+        type=_probability,
+        default=0.05,
+        metavar="P",
+        help="the run-out risk the recommendation keeps each pool under, with 95%% confidence "
+        "(0.05 or 5%%; default 5%%)",
+    )
+    run.add_argument(
+        "--lead-days",
+        type=_seed,
+        metavar="DAYS",
+        help="workdays from ordering a top-up to its arrival (default: the pool's reorder "
+        "lead_days, else 10)",
+    )
     run.add_argument(
         "--report", metavar="DIR", help="write DIR/report.html (self-contained) and its charts as PNG files"
     )
@@ -310,9 +327,23 @@ def cmd_run(args) -> int:
         )
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None
+    if not 0 < args.target_risk < 1:
+        raise UsageError(f"--target-risk {args.target_risk}: must be between 0 and 1 (e.g. 0.05 or 5%)")
+    recommendation = None
+    if not args.quiet or args.json or args.report:
+        from flexsim.analysis.recommend import recommend, work
+        from flexsim.engine.runner import Progress
+
+        bar = Progress(work(results), enabled=False if args.quiet else None)
+        try:
+            recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, bar.update)
+        finally:
+            bar.close()
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:
-        outputs.append((args.json, json_text(results.to_json())))
+        outputs.append(
+            (args.json, json_text(dict(results.to_json(), recommendation=_rec_json(recommendation))))
+        )
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results)))
     if track:
@@ -320,6 +351,8 @@ def cmd_run(args) -> int:
         from flexsim.output.data import daily_csv_text
 
         data = forecast(results)
+        if recommendation is not None:
+            data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"])))
         if args.report:
@@ -331,10 +364,20 @@ def cmd_run(args) -> int:
 
         from flexsim.output.text import summary_table_text
 
-        text = summary_table_text(results, width=min(shutil.get_terminal_size().columns, 140))
+        text = summary_table_text(
+            results, width=min(shutil.get_terminal_size().columns, 140), recommendation=recommendation
+        )
     else:
-        text = summary_text(results)
+        text = summary_text(results, recommendation)
     return _deliver(outputs, text, args.quiet)
+
+
+def _rec_json(recommendation) -> dict | None:
+    """The recommendation as `run --json` carries it: per pool, under `recommendation`."""
+    if recommendation is None:
+        return None
+    data = recommendation.to_json()
+    return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
 
 
 def _check_report_dir(folder: str) -> None:

@@ -200,3 +200,87 @@ class DailyQuantiles:
         index = (cum > k).argmax(axis=2) + self.offset
         centre = index * self.width + (self.width - 1) / 2
         return np.clip(centre, self.low, self.high)
+
+
+def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a proportion: it holds at any n, even with 0 successes."""
+    if n == 0:
+        return (0.0, 1.0)
+    alpha = 1 - level
+    lo = 0.0 if successes == 0 else float(sps.beta.ppf(alpha / 2, successes, n - successes + 1))
+    hi = 1.0 if successes == n else float(sps.beta.ppf(1 - alpha / 2, successes + 1, n - successes))
+    return (lo, hi)
+
+
+def within_limit(successes: int, n: int, limit: float) -> bool:
+    """Whether a probability is at most `limit` with 95% confidence (upper Wilson bound)."""
+    return n > 0 and wilson(successes, n)[1] <= limit
+
+
+def most_within(n: int, limit: float) -> int:
+    """The largest count k of n runs for which `within_limit(k, n, limit)` holds (-1: none)."""
+    k = -1
+    while k + 1 <= n and within_limit(k + 1, n, limit):
+        k += 1
+    return k
+
+
+def runs_for_confidence(limit: float) -> int:
+    """The fewest runs with which a probability seen as 0 is within `limit` with 95% confidence."""
+    n = 1
+    while not within_limit(0, n, limit):
+        n = n * 2 if n < 1 << 20 else n + 1
+    lo = n // 2
+    while lo + 1 < n:  # bisect down to the smallest
+        mid = (lo + n) // 2
+        lo, n = (lo, mid) if within_limit(0, mid, limit) else (mid, n)
+    return n
+
+
+FEW_NONZERO = 40  # below this many non-zero runs, a mean's t interval can't be trusted
+
+
+def count_mean_interval(values, level: float = 0.95) -> tuple[float, float] | tuple[None, None]:
+    """An interval for the mean of non-negative figures that holds when they are rare.
+
+    Rare, zero-heavy figures (blocked days that happen in a few runs only) defeat the Student-t
+    interval: with every run at 0 it says "0 ± 0" while the true mean need not be 0. With k of n
+    runs above zero and k small, the mean is (share of runs above zero) x (their mean): the share
+    gets its exact Clopper-Pearson bounds; the mean of the non-zero runs gets its t interval
+    widened to the range the runs spanned (a third to three times the value when only one run
+    is above zero). Checked by simulation on geometric counts in 0.5% to 30% of runs: the
+    interval holds in at least 95% of samples. With every run at 0 nothing bounds the size of
+    the figure: the interval is (0, None) and `rare_share` says how rare it is. With all runs
+    equal (nothing varies) it is that value; with many non-zero runs, the t interval.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n < 2:
+        return (None, None)
+    if float(x.min()) == float(x.max()):
+        return (0.0, None) if x[0] == 0 else (float(x[0]), float(x[0]))
+    nonzero = x[x > 0]
+    k = len(nonzero)
+    if k >= FEW_NONZERO or x.min() < 0:
+        lo, hi = mean_ci(x, level)
+        return (max(lo, 0.0) if x.min() >= 0 else lo, hi)
+    p_lo, p_hi = clopper_pearson(k, n, level)
+    if k == 1:
+        m_lo, m_hi = float(nonzero[0]) / 3, 3 * float(nonzero[0])
+    else:
+        lo, hi = mean_ci(nonzero, level)
+        m_lo, m_hi = max(min(lo, float(nonzero.min())), 0.0), max(hi, float(nonzero.max()))
+    return (p_lo * m_lo, p_hi * m_hi)
+
+
+def rare_share(values, level: float = 0.95) -> float:
+    """Upper 95% bound of the share of runs in which a figure is above 0 (exact)."""
+    x = np.asarray(values)
+    return clopper_pearson(int((x > 0).sum()), len(x), level)[1]
+
+
+def quantile_uncertain(share_out: tuple[float, float], q: float) -> bool:
+    """Whether the run-out quantile q is uncertain: the share of runs that run out (its 95%
+    interval) straddles q, so with more runs that quantile might not exist, or might appear."""
+    lo, hi = share_out
+    return lo <= q <= hi
