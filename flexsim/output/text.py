@@ -318,7 +318,7 @@ def summary_table_text(
     for p, pool in enumerate(results.plan.pool_names):
         table = Table(
             box=box.SIMPLE_HEAVY,
-            title=f"Pool {escape(pool)} (mean ±95% CI; P10-P90: the middle 80% of runs)",
+            title=f"Headline answers, pool {escape(pool)} (mean ±95% CI; P10-P90: middle 80% of runs)",
             title_justify="left",
             show_header=False,
         )
