@@ -351,6 +351,9 @@ def cmd_run(args) -> int:
         from flexsim.output.data import daily_csv_text
 
         data = forecast(results)
+        from flexsim.output.text import report_words
+
+        data["words"] = report_words(results, recommendation)
         if recommendation is not None:
             data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:

@@ -379,9 +379,17 @@ def _pct(x: Interval) -> str:
 
 
 def advice_lines(advice: PoolAdvice, width: int = 80) -> list[str]:
-    """'What to do' for one pool, as lines of plain text (the terminal and the report use them)."""
+    """'What to do' for one pool, wrapped to `width` columns for a terminal."""
     import textwrap
 
+    lines = []
+    for paragraph in advice_paragraphs(advice):
+        lines.extend(textwrap.wrap(paragraph, width=width - 4, initial_indent="  ", subsequent_indent="    "))
+    return lines
+
+
+def advice_paragraphs(advice: PoolAdvice) -> list[str]:
+    """'What to do' for one pool, one paragraph per point (the terminal and the report use them)."""
     a = advice
     words: list[str] = []
     if a.action == "none":
@@ -432,10 +440,7 @@ def advice_lines(advice: PoolAdvice, width: int = 80) -> list[str]:
                 )
                 + "."
             )
-    lines = []
-    for paragraph in words:
-        lines.extend(textwrap.wrap(paragraph, width=width - 4, initial_indent="  ", subsequent_indent="    "))
-    return lines
+    return words
 
 
 def _mean_words(x: Interval) -> str:

@@ -29,6 +29,7 @@ padding:.7rem 1rem;min-width:220px;flex:1}.card .big{font-size:1.5rem;font-weigh
 td.t,th.t{text-align:left}td{white-space:nowrap}
 table.kv td{text-align:left;white-space:normal}.card .err{color:#666;font-size:.8rem}
 .plain{font-size:1.05rem;background:#f5f8ff;border-left:4px solid #2f6fdf;padding:.5rem .8rem}
+.todo{background:#f3fbf5;border-left:4px solid #0a7d32;padding:.4rem .8rem;margin:.3rem 0}
 .bad{color:#b00020}.ok{color:#0a7d32}.note{color:#555;font-size:.85rem}
 figure{margin:1rem 0 2rem;page-break-inside:avoid}figure img{max-width:100%;height:auto;
 border:1px solid #eee}figcaption{color:#444;font-size:.88rem}
@@ -75,7 +76,7 @@ def _half(s: dict) -> float | None:
 
 def _pm(s: dict, fmt=_fmt_int) -> str:
     half = _half(s)
-    return "" if half is None else f"± {fmt(half)}"
+    return "" if half is None or s.get("sd") == 0 else f"± {fmt(half)}"
 
 
 def _card(label: str, big: str, err: str = "", note: str = "", big_class: str = "") -> str:
@@ -86,7 +87,28 @@ def _card(label: str, big: str, err: str = "", note: str = "", big_class: str = 
     )
 
 
-def _pool_section(pool: str, s: dict, runs: int) -> str:
+def _missing_note(s: dict) -> str:
+    """Which run-out quantiles are missing and why, e.g. 'no P90: fewer than 90% of runs ran out'."""
+    q = s["run_out_date"]
+    missing = [k for k in ("p10", "p50", "p90") if q[k] is None]
+    if not missing:
+        return ""
+    names = ", ".join(k.upper() for k in missing)
+    return (
+        f"no {names}: fewer than {int(missing[0][1:])}% of runs ran out "
+        f"({_fmt_pct(s['run_out_probability'])} did)"
+    )
+
+
+def _spread(s: dict, p10, p90, fmt) -> str:
+    """The interval of the mean and the P10-P90 spread, saying only what varies."""
+    if s["sd"] == 0:
+        return "the same in every run"
+    spread = f"P10 and P90 both {fmt(p10)}" if p10 == p90 else f"P10 to P90 of runs {fmt(p10)} to {fmt(p90)}"
+    return f"{_pm(s, fmt)} (95% CI of the mean); {spread}"
+
+
+def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None) -> str:
     key = f"pools/{pool}"
     prob = s["run_out_probability_detail"]
     lo, hi = prob["ci95"]
@@ -112,13 +134,15 @@ def _pool_section(pool: str, s: dict, runs: int) -> str:
             "Run-out date P10 / P50 / P90",
             dates,
             "the date by which 10% / 50% / 90% of runs had run out",
-            "none: fewer runs than that ran out at all",
+            escape(_missing_note(s)),
             big_class="dates",
         ),
         _card(
             "Low-balance alert fires (P10 / P50 / P90)",
             alert_dates,
-            f"in {_fmt_pct(s['alert_probability'])} of runs; it fires when the balance drops "
+            words["alert"]
+            if words
+            else f"in {_fmt_pct(s['alert_probability'])} of runs; it fires when the balance drops "
             f"below {s['alert_level']}",
             big_class="dates",
         ),
@@ -132,16 +156,29 @@ def _pool_section(pool: str, s: dict, runs: int) -> str:
     ):
         mean = s[name]["mean"]
         p10, p90 = s["p10_p90"][name]
-        cards.append(
-            _card(
-                label,
-                _tag(f"{key}/{name}/mean", mean, fmt(mean)),
-                f"{_pm(s[name], fmt)} (95% CI of the mean); P10 to P90 of runs {fmt(p10)} to {fmt(p90)}",
+        err = _spread(s[name], p10, p90, fmt)
+        if words and name == "blocked_days":
+            err = dict(words["rows"])["Blocked person-product-days"]
+        note = ""
+        if words and name == "tokens_remaining":
+            note = escape(
+                "; ".join(
+                    [f"{t:,.0f} of {p} expire {d}" for p, t, d in words["left"]]
+                    + ([f"{words['in_topups']:,.0f} in top-ups"] if words["in_topups"] > 0.5 else [])
+                )
             )
+        cards.append(_card(label, _tag(f"{key}/{name}/mean", mean, fmt(mean)), err, note))
+    plain = in_plain_words(pool, s, runs)
+    if words and words["headline"]:
+        plain += " " + words["headline"]
+    todo = ""
+    if words and words["what_to_do"]:
+        todo = "<h4>What to do</h4>" + "".join(
+            f'<p class="todo">{escape(x)}</p>' for x in words["what_to_do"]
         )
     return (
-        f'<h3>Pool {escape(pool)}</h3><p class="plain">{escape(in_plain_words(pool, s, runs))}'
-        f'</p><div class="cards">{"".join(cards)}</div>'
+        f'<h3>Pool {escape(pool)}</h3><p class="plain">{escape(plain)}</p>{todo}'
+        f'<div class="cards">{"".join(cards)}</div>'
     )
 
 
@@ -190,12 +227,13 @@ def _packs_table(lots: list[dict]) -> str:
             f"<td>{_tag(f'lots/{i}/expired/mean', e['mean'], _fmt_int(e['mean']))} {_pm(e)}</td>"
             f"<td>{_fmt_int(lot['expired_p10'])} to {_fmt_int(lot['expired_p90'])}</td>"
             f"<td>{_tag(f'lots/{i}/expired_usd/mean', usd, _fmt_usd(usd))}</td>"
+            f"<td>{_fmt_int(max(0.0, lot['tokens'] - used - e['mean']))}</td>"
             f"<td>{'held at start (sunk)' if lot['held_at_start'] else ''}</td></tr>"
         )
     return (
         "<table><tr><th>Pack</th><th class='t'>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
         "<th>Used (mean ± 95% CI)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
-        "<th>Waste (USD)</th><th></th></tr>" + "".join(rows) + "</table>"
+        "<th>Waste (USD)</th><th>Left at the end (mean)</th><th></th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -245,7 +283,8 @@ CAPTIONS = {
 def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str:
     """The whole page as one string."""
     runs = data["runs"]
-    pools = "".join(_pool_section(pool, s, runs) for pool, s in data["pools"].items())
+    words = data.get("words", {})
+    pools = "".join(_pool_section(pool, s, runs, words.get(pool)) for pool, s in data["pools"].items())
     figures = "".join(
         f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(png).decode()}"><figcaption><b>{escape(name)}</b>: '
@@ -324,7 +363,9 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
 </table>
 <p class="note">Every figure comes from the simulated runs. A mean is shown with its 95%
 confidence interval (how far the average over these runs may be from the average over endless
-runs); P10/P90 and P05/P95 describe the spread between runs, which more runs do not shrink. Rerun
+runs); P10 to P90 is the spread between runs (the middle 80% of them), which more runs do not
+shrink (the JSON also keeps P05 and P95, its SPEC keys). Rare figures get an interval that holds
+when only a few runs have them (see docs/explanation/monte-carlo-error.md). Rerun
 with more runs (or <code>--precision</code>) to narrow the intervals.</p>
 <h3>Monte Carlo error of each headline figure ({runs:,} runs)</h3>
 <table><tr><th>Figure</th><th>Estimate</th><th>Standard error</th><th>95% interval</th>

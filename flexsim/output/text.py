@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation, advice_lines
+from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation, advice_lines, advice_paragraphs
 from flexsim.analysis.stats import count_mean_interval, quantile_uncertain, quantiles, rare_share, wilson
 from flexsim.api import Results
 
@@ -345,3 +345,18 @@ def summary_table_text(
             console.print(escape("\n".join(advice_lines(recommendation.pools[p], width))))
         console.print()
     return buffer.getvalue()
+
+
+def report_words(results: Results, recommendation: Recommendation | None) -> dict:
+    """What the report says in words, per pool: the same rows and advice as the terminal."""
+    out = {}
+    for p, pool in enumerate(results.plan.pool_names):
+        out[pool] = {
+            "rows": pool_rows(results, p),
+            "headline": headline(results, p),
+            "alert": alert_text(results, p),
+            "what_to_do": None if recommendation is None else advice_paragraphs(recommendation.pools[p]),
+            "left": left_at_end(results, pool),
+            "in_topups": in_topups(results, p),
+        }
+    return out
