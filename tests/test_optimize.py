@@ -15,6 +15,7 @@ from scipy import stats as sps
 from strategies import examples, scenarios, seeds
 
 from flexsim.analysis.optimize import OptimizeError, evaluate, parse_sizes, recommend
+from flexsim.analysis.stats import within_limit
 from flexsim.cli import main
 from flexsim.engine import engine_fast
 from flexsim.engine.plan import Plan
@@ -115,12 +116,34 @@ def test_service_picks_smallest_size_within_the_limit():
     # Exact run-out probability of a size: P(N > size // 10).
     exact = {s: float(sps.binom.sf(s // 10, n, 0.25)) for s in sizes}
     exact_choice = min(s for s in sizes if exact[s] <= 0.10)
-    # Monte Carlo may land a step or two away; it must be a size whose exact risk is near 10%.
-    assert abs(exact[chosen] - exact[exact_choice]) < 0.04
-    # And the empirical rule holds exactly: the chosen size is the first within the limit.
-    probs = [c.ran_out.mean() for c in cands]
-    first = next(i for i, q in enumerate(probs) if q <= 0.10)
+    # Within the limit with 95% confidence: the exact risk of the chosen size is within it, and
+    # the size is not far above the exact smallest.
+    assert exact[chosen] <= 0.10
+    assert exact[chosen] > 0.10 - 0.05, (chosen, exact_choice)
+    # And the rule holds exactly: the chosen size is the first whose upper Wilson bound is within.
+    first = next(i for i, c in enumerate(cands) if within_limit(int(c.ran_out.sum()), 800, 0.10))
     assert sizes[first] == chosen
+
+
+def test_service_breaks_the_limit_rarely_on_an_exact_case():
+    """Over many seeds, the recommended size's exact run-out probability is within the limit in
+    (about) 95% of them or more; picking the first estimate within it broke it 4 to 6 times in 10."""
+    sc = newsvendor()
+    n = 12 * 261
+    sizes = list(range(7700, 8300, 20))
+    exact = {s: float(sps.binom.sf(s // 10, n, 0.25)) for s in sizes}
+    broken = 0
+    for seed in range(10):
+        cands = evaluate(sc, "bundle", sizes, runs=200, seed=100 + seed, objective="service")
+        broken += exact[recommend(cands, "service", 0.10)["tokens"]] > 0.10
+    assert broken <= 1
+
+
+def test_the_flat_region_lists_the_sizes_as_good_as_the_best():
+    sc = newsvendor()
+    cands = evaluate(sc, "bundle", list(range(7600, 8400, 40)), runs=300, seed=9, objective="cost")
+    rec = recommend(cands, "cost", 0.05)
+    assert rec["candidate"] in rec["flat_region"] and 1 < len(rec["flat_region"]) < len(cands)
 
 
 def test_run_out_probability_never_rises_with_size_for_one_rate():

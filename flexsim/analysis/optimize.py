@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from flexsim.analysis.stats import mean_ci, wilson
+from flexsim.analysis.stats import mean_ci, wilson, within_limit
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
@@ -295,7 +295,9 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
     """
     policies = any(c.reorder is not None for c in cands)
     costs = np.array([c.cost.mean() for c in cands])
-    ok = [i for i, c in enumerate(cands) if c.ran_out.mean() <= max_run_out]
+    # Within the limit with 95% confidence, not merely on the estimate: a size whose estimate
+    # sits just under the limit breaks it about half the time.
+    ok = [i for i, c in enumerate(cands) if within_limit(int(c.ran_out.sum()), len(c.ran_out), max_run_out)]
     if objective == "cost":
         best, meets = int(np.argmin(costs)), True
     elif ok:
@@ -322,7 +324,29 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
         for j in neighbours
     ]
     rec["candidate"] = cands[best].label
+    rec["flat_region"] = flat_region(cands, best, objective)
     return rec
+
+
+def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
+    """Candidates statistically indistinguishable from the recommended one, on the same runs.
+
+    For `cost`, those whose paired cost difference with it is not significant (95%); for
+    `service`, those whose paired run-out difference is not significant. A user should know
+    that a range of sizes does as well, and which.
+    """
+    out = []
+    for j, c in enumerate(cands):
+        if j == best:
+            out.append(c.label)
+            continue
+        if objective == "cost":
+            d = paired(cands[best].cost, c.cost)
+        else:
+            d = paired(cands[best].ran_out.astype(float), c.ran_out.astype(float))
+        if not d["significant"]:
+            out.append(c.label)
+    return out
 
 
 def to_json(
@@ -391,14 +415,22 @@ def table_text(data: dict) -> str:
     elif rec["meets_limit"]:
         rule = "the cheapest candidate" if policies else "the smallest size"
         lines.append(
-            f"Recommended: {rec['candidate']}, {rule} whose run-out probability is at "
-            f"most {data['max_run_out']:.1%}."
+            f"Recommended: {rec['candidate']}, {rule} whose run-out probability is within "
+            f"{data['max_run_out']:.1%} with 95% confidence."
         )
     else:
         hint = "larger sizes" if data["lot"] else "higher levels or larger top-ups"
         lines.append(
-            f"No candidate keeps the run-out probability at or below "
-            f"{data['max_run_out']:.1%}: {rec['candidate']} comes closest. Try {hint}."
+            f"No candidate keeps the run-out probability within {data['max_run_out']:.1%} with 95% "
+            f"confidence: {rec['candidate']} comes closest. Try {hint} or more runs."
+        )
+    flat = rec.get("flat_region", [])
+    if len(flat) > 1:
+        what = "expected cost" if data["objective"] == "cost" else "run-out probability"
+        lines.append(
+            f"As good on {what} (no significant difference on the same runs): "
+            + ("; ".join(flat) if len(flat) <= 6 else f"{flat[0]} to {flat[-1]} ({len(flat)} candidates)")
+            + "."
         )
     for comp in rec["compared_with"]:
         d = comp["cost_difference"]
