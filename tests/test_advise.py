@@ -172,7 +172,7 @@ def test_advise_chart(tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "s.yaml"
     path.write_text(
-        "start: 2026-01-01\ndays: 60\nlots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
+        "start: 2026-01-01\ndays: 365\nlots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
         "users:\n  - group: heavy\n    count: 3\n    products: {Revit: {days_per_week: 4}}\n"
         "subscriptions: {Revit: 2985}\nsimulation: {runs: 10, seed: 5}\n"
     )
@@ -216,3 +216,28 @@ def test_best_bundle_shrinks_when_heavy_users_move():
     assert len(data["plan"]["move_to_subscription"]) == 2
     best = data["plan"]["best_bundle"]
     assert best["after"]["tokens"] < best["before"]["tokens"]
+
+
+def test_advise_refuses_a_horizon_that_is_not_a_year(tmp_path, capsys):
+    """Half a year scaled to a whole one carries that half's season to the rest: refused."""
+    from flexsim.cli import main
+
+    assert main(["advise", "scenarios/left-open-overnight.yaml", "--runs", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "covers 182 days" in err and "days: 365" in err and len(err.strip().splitlines()) == 1
+
+
+def test_advise_without_prices_says_how_to_add_them(tmp_path, capsys):
+    from flexsim.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: x\nstart: 2026-01-01\nend: 2026-12-31\n"
+        "lots: [{name: big, date: 2026-01-01, tokens: 100000}]\n"
+        "users:\n  - group: heavy\n    count: 2\n    products: {Revit: {days_per_week: 4}}\n"
+    )
+    assert main(["advise", str(path), "--runs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "No subscription prices to compare with" in out and "subscriptions:" in out
+    assert "nobody is better off" not in out
+    assert all(len(line) <= 80 for line in out.splitlines())

@@ -8,6 +8,7 @@ needs, so the plan is re-simulated on the same runs (common random numbers) and 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 
 import numpy as np
@@ -45,6 +46,15 @@ def advise(
 ) -> dict:
     """The `advise --json` object of SPEC section 5 (plus waste findings; with `lot` and
     `sizes`, also how the best size of that pack changes once the plan is in place)."""
+    if scenario.days not in (365, 366):
+        from flexsim.analysis.optimize import OptimizeError
+
+        raise OptimizeError(
+            f"{scenario.source}: advise compares a year of Flex use with a yearly subscription, "
+            f"but this scenario covers {scenario.days} days ({scenario.start} to {scenario.end}); "
+            "scaling part of a year to a whole one would carry that part's season to the rest. "
+            "Set `end` one year after `start` less a day (or `days: 365`), with the packs for that year"
+        )
     if lot is not None:  # a bad pack name or a held pack: say so before simulating anything
         from flexsim.analysis.optimize import check_lot
 
@@ -215,26 +225,38 @@ def table_text(data: dict) -> str:
     w = max([len(p["person"]) for p in rows] + [6])
     wp = max([len(p["product"]) for p in rows] + [7])
     lines = [
-        f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
-        f"(a token valued at ${data['token_price']:.2f})",
+        *textwrap.wrap(
+            f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
+            f"(a token valued at ${data['token_price']:.2f}; P10-P90: the middle 80% of runs)",
+            80,
+        ),
         "",
-        f"  {'person':<{w}} {'product':<{wp}} {'days/year (P10-P90)':>22} "
-        f"{'Flex USD/year (P10-P90)':>26} {'subscr.':>8} {'P(subscr. cheaper)':>18}  advice",
+        f"  {'person':<{w}} {'product':<{wp}} {'days/yr':>7} {'P10-P90':>9} {'Flex USD':>8} "
+        f"{'subscr.':>7} {'P(sub)':>6}  advice",
     ]
     for p in rows:
         d, f = p["days_per_year"], p["flex_cost_per_year"]
         sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
-        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.1%}"
+        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
+        spread = f"{d['p10']:.0f}-{d['p90']:.0f}"
         lines.append(
-            f"  {p['person']:<{w}} {p['product']:<{wp}} "
-            f"{d['mean']:>7.0f} ({d['p10']:>4.0f}-{d['p90']:<4.0f})     "
-            f"{f['mean']:>9,.0f} ({f['p10']:>6,.0f}-{f['p90']:<6,.0f})  {sub:>8} {prob:>18}  "
-            f"{p['recommendation']}"
+            f"  {p['person']:<{w}} {p['product']:<{wp}} {d['mean']:>7.0f} {spread:>9} "
+            f"{f['mean']:>8,.0f} {sub:>7} {prob:>6}  {p['recommendation']}"
         )
     plan = data["plan"]
     lines.append("")
     moved = plan["move_to_subscription"]
-    if moved:
+    if all(p["subscription_price"] is None for p in rows):
+        lines.extend(
+            textwrap.wrap(
+                "No subscription prices to compare with: the scenario has no `subscriptions:` "
+                "block, so everyone stays on Flex. Add the annual price you would pay per product "
+                "(e.g. `subscriptions: {Revit: 2985, AutoCAD: 2030}`; flexsim calibrate writes "
+                "list prices to check against your quote) and run advise again.",
+                80,
+            )
+        )
+    elif moved:
         lines.append(
             f"Plan: move {len(moved)} person-product(s) to subscriptions: "
             + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
