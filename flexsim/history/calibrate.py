@@ -716,7 +716,24 @@ def render(
         add("seasonality: {" + ", ".join(months[:6]) + ",")
         add("              " + ", ".join(months[6:]) + "}")
     add("")
+    out.extend(_subscriptions_block(sorted(fit.rates)))
     add("simulation:")
     add(f"  runs: {runs}")
     add(f"  seed: {seed}")
     return "\n".join(out) + "\n"
+
+
+def _subscriptions_block(products: list[str]) -> list[str]:
+    """The catalogue's dated list prices for the products seen, for `flexsim advise`."""
+    from flexsim.scenario.catalog import LIST_PRICES_DATE, SUBSCRIPTION_LIST_PRICES
+
+    priced = [p for p in products if p in SUBSCRIPTION_LIST_PRICES]
+    if not priced:
+        return []
+    return [
+        f"# Annual named-user subscription LIST prices (USD, US store, {LIST_PRICES_DATE}): check them",
+        "# against your own quote before trusting `flexsim advise`.",
+        "subscriptions:",
+        *(f"  {_q(p)}: {SUBSCRIPTION_LIST_PRICES[p]}" for p in priced),
+        "",
+    ]

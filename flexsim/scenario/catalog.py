@@ -63,3 +63,24 @@ def spelling_hint(name: str, known: Iterable[str]) -> str | None:
     by_fold = {k.casefold(): k for k in known}
     close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.6)
     return by_fold[close[0]] if close else None
+
+
+# Annual named-user subscription list prices, USD, United States, as published by Autodesk's
+# online store around this date. They are LIST PRICES TO CHECK: they vary by country, year,
+# term and reseller, and your quote is what counts. `flexsim calibrate` writes them into the
+# scenario's `subscriptions:` block, commented as such, so that `flexsim advise` works at once.
+LIST_PRICES_DATE = "2026-11"
+SUBSCRIPTION_LIST_PRICES: dict[str, int] = {
+    "AutoCAD": 2030,
+    "Revit": 2985,
+    "Civil 3D": 2990,
+    "3ds Max": 1975,
+    "Maya": 1975,
+    "Inventor": 2760,
+    "AutoCAD LT": 610,
+    "Revit LT": 595,
+    "Fusion": 680,
+    "Navisworks": 3170,
+    "InfraWorks": 1050,
+    "Vault": 1390,
+}
