@@ -671,8 +671,16 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that can't show '±' gets '?', not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        from flexsim.scenario.hints import split_argument_hint
+
+        words = sys.argv[1:] if argv is None else argv
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{split_argument_hint(list(words), extra)}")
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:

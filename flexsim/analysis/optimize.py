@@ -13,6 +13,7 @@ from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
 from flexsim.engine.sweep import SizeSweep
+from flexsim.scenario.hints import name_hint
 from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
 OBJECTIVES = ("cost", "service")
@@ -198,7 +199,8 @@ def check_lot(scenario: Scenario, lot: str) -> int:
     names = [x.name for x in scenario.lots]
     if lot not in names:
         raise OptimizeError(
-            f"--lot {lot!r}: no such pack in {scenario.source}; packs: " + ", ".join(repr(n) for n in names)
+            f"--lot {lot!r}: no such pack in {scenario.source}{name_hint(lot, names, '--lot')}; packs: "
+            + ", ".join(repr(n) for n in names)
         )
     base = scenario.lots[names.index(lot)]
     if base.date < scenario.start:

@@ -23,6 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from flexsim.errors import ScenarioError
 from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
+from flexsim.scenario.hints import encoding_hint, key_hint, seasonality_hint, yaml_hint
 from flexsim.scenario.model import (
     DEFAULT_TOKEN_PRICE,
     MONTHS,
@@ -126,7 +127,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ScenarioError(
-            f"the file is not UTF-8 text (bad byte at offset {exc.start})", file=source, line=line
+            f"the file is not UTF-8 text (bad byte at offset {exc.start}){encoding_hint(raw)}",
+            file=source,
+            line=line,
         ) from None
     return parse_scenario(text, source)
 
@@ -184,7 +187,7 @@ def _unknown_key_message(key: str, allowed: Sequence[str], section: str) -> str:
         return f"unknown key {key!r}; did you mean {hint!r}?"
     if not section and key in _SECTION_OF:
         return f"unknown top-level key {key!r}; it belongs under {_SECTION_OF[key]}:"
-    return f"unknown key {key!r}; valid keys here: {', '.join(allowed)}"
+    return f"unknown key {key!r}{key_hint(key)}; valid keys here: {', '.join(allowed)}"
 
 
 class _Doc:
@@ -207,6 +210,7 @@ class _Doc:
             message = "invalid YAML: " + ("; ".join(parts) or "syntax error")
             if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
                 message += f" (the construct began on line {exc.context_mark.line + 1})"
+            message += yaml_hint(text, mark.line + 1 if mark else None)
             raise ScenarioError(message, file=self.source, line=mark.line + 1 if mark else None) from None
         except yaml.reader.ReaderError as exc:
             line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
@@ -949,6 +953,8 @@ class _Builder:
             if number in seen:
                 doc.fail(key_node, path, f"{MONTHS[number]} is already given as {seen[number]!r}")
             seen[number] = month
+            if isinstance(value_node, ScalarNode) and seasonality_hint(value_node.value):
+                doc.fail(value_node, path, seasonality_hint(value_node.value))
             factors[number] = doc.number(value_node, path, 0.0)
         return tuple(factors)
 
