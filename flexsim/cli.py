@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from flexsim import __version__
@@ -174,7 +175,114 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
     _history_commands(sub)
+    _init_command(sub)
+    _teach(sub)
     return parser
+
+
+EXAMPLES_HELP = {
+    "run": (
+        "Simulate the scenario many times and summarise the forecast per pool: the run-out risk and "
+        "dates, tokens consumed, expiring and left, blocked days, spend, and What to do (the smallest "
+        "top-up that holds the run-out risk under --target-risk, and when to order it).",
+        [
+            "flexsim run scenarios/small-studio.yaml",
+            "flexsim run my-pool.yaml --runs 2000 --target-risk 2% --lead-days 15",
+            "flexsim run my-pool.yaml --report out/ --json forecast.json   # report needs flexsim[report]",
+        ],
+        "docs/how-to/read-your-forecast.md",
+    ),
+    "optimize": (
+        "Try many sizes of one pack (and/or top-up policies) on the same simulated runs, and "
+        "recommend one: the lowest expected total cost, or the smallest size whose run-out risk is "
+        "within --max-run-out with 95% confidence. Lists the sizes statistically as good.",
+        [
+            "flexsim optimize scenarios/small-studio.yaml --lot 'FY27 bundle' --sizes 5000:8000:250 "
+            "--objective service",
+            "flexsim optimize scenarios/one-big-bundle.yaml --lot 'FY27 bundle' --sizes 15000:22000:500",
+            "flexsim optimize scenarios/start-small.yaml --reorder-below 10%,20% --reorder-tokens 500,1000",
+        ],
+        "docs/how-to/size-your-purchase.md",
+    ),
+    "compare": (
+        "Run two or more purchase plans on the same simulated people and compare them to the first.",
+        ["flexsim compare scenarios/one-big-bundle.yaml scenarios/start-small.yaml"],
+        "docs/how-to/compare-purchase-plans.md",
+    ),
+    "advise": (
+        "Flex or a named-user subscription, person by person, over a simulated year, and the plan "
+        "re-simulated with the movers. Needs subscription prices (`subscriptions:`) and a one-year "
+        "horizon.",
+        [
+            "flexsim advise scenarios/two-teams.yaml",
+            "flexsim advise my-pool.yaml --threshold 0.7 --csv who.csv",
+        ],
+        "docs/how-to/who-should-get-a-subscription.md",
+    ),
+    "validate": (
+        "Check a scenario file and say what it holds; errors name the file, line and key.",
+        ["flexsim validate my-pool.yaml"],
+        "docs/reference/scenario.md",
+    ),
+    "calibrate": (
+        "Turn Autodesk Account's Token Usage export (and your packs) into a scenario.",
+        [
+            "flexsim calibrate usage.csv --packs packs.csv -o my-pool.yaml",
+            "flexsim calibrate usage.xlsx -o my-pool.yaml   # .xlsx needs flexsim[xlsx]",
+        ],
+        "docs/tutorial-from-export.md",
+    ),
+    "backtest": (
+        "Fit on the history before a date, forecast the rest, and compare with what happened.",
+        [
+            "flexsim backtest usage.csv --split 2026-07-01",
+            "flexsim backtest usage.csv --folds 4 --horizon 90",
+        ],
+        "docs/tutorial-from-export.md",
+    ),
+    "synth-export": (
+        "Write one simulated run of a scenario as a Token Usage export (to try calibrate and backtest).",
+        ["flexsim synth-export scenarios/two-teams.yaml -o usage.csv --privacy hashed"],
+        "docs/tutorial-from-export.md",
+    ),
+    "init": (
+        "Write a commented starter scenario from one of the shipped examples, to edit.",
+        ["flexsim init -o my-pool.yaml", "flexsim init --example two-teams -o my-pool.yaml"],
+        "docs/tutorial.md",
+    ),
+}
+
+
+def _teach(sub) -> None:
+    """Every sub-command's --help: a description, examples and the docs page to read."""
+    for name, cmd in sub.choices.items():
+        if name not in EXAMPLES_HELP:
+            continue
+        description, examples, page = EXAMPLES_HELP[name]
+        cmd.description = description
+        cmd.epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) + f"\n\nmore: {page}"
+        cmd.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _examples() -> dict[str, object]:
+    """The shipped example scenarios (package data): name -> file."""
+    from importlib.resources import files
+
+    folder = files("flexsim") / "examples"
+    return {
+        f.name[:-5]: f for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".yaml")
+    }
+
+
+def _init_command(sub) -> None:
+    init = sub.add_parser("init", help="write a commented starter scenario to edit")
+    init.add_argument(
+        "--example",
+        default="small-studio",
+        metavar="NAME",
+        help="the example to start from (default: small-studio); one of: " + ", ".join(_examples()),
+    )
+    init.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the file to write")
 
 
 def _date(text: str):
@@ -658,7 +766,32 @@ def cmd_synth_export(args) -> int:
     return _deliver([(args.output, content)], text, args.quiet)
 
 
+def cmd_init(args) -> int:
+    examples = _examples()
+    if args.example not in examples:
+        from flexsim.scenario.hints import name_hint
+
+        raise UsageError(
+            f"--example {args.example!r}: no such example"
+            f"{name_hint(args.example, list(examples), '--example')}; examples: " + ", ".join(examples)
+        )
+    if os.path.exists(args.output):
+        raise UsageError(f"{args.output}: already exists; choose another name (init never overwrites)")
+    _check_outputs(args.output)
+    body = examples[args.example].read_text(encoding="utf-8")
+    header = (
+        f"# A starter scenario, from flexsim's example {args.example!r}. Edit it to describe your pool:\n"
+        "# the packs you hold or will buy (lots:), the people and how often they use each product\n"
+        "# (users:), and the dates. Every key is explained in docs/reference/scenario.md.\n"
+        f"# Then: flexsim validate {args.output}   and   flexsim run {args.output}\n"
+    )
+    text = f"{args.output}: a starter scenario from the example {args.example!r}.\n"
+    text += f"Next: flexsim run {args.output}\n"
+    return _deliver([(args.output, header + body)], text, False)
+
+
 COMMANDS = {
+    "init": cmd_init,
     "run": cmd_run,
     "optimize": cmd_optimize,
     "compare": cmd_compare,

@@ -311,3 +311,23 @@ def test_python_dash_m_flexsim(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1 and str(bad) in done.stderr
     assert "Traceback" not in done.stderr
     assert not Path(str(out) + "2").exists()
+
+
+def test_init_writes_a_starter_that_runs(tmp_path, capsys):
+    out = tmp_path / "my-pool.yaml"
+    assert main(["init", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# A starter scenario") and "lots:" in text
+    assert main(["validate", str(out)]) == 0
+    assert main(["init", "-o", str(out)]) == 2  # never overwrites
+    assert main(["init", "--example", "two-teams", "-o", str(tmp_path / "b.yaml")]) == 0
+
+
+def test_every_command_help_teaches(capsys):
+    from flexsim.cli import EXAMPLES_HELP, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name, cmd in sub.choices.items():
+        assert name in EXAMPLES_HELP, name
+        text = cmd.format_help()
+        assert "examples:" in text and "more: docs/" in text and cmd.description
