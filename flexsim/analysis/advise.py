@@ -110,7 +110,7 @@ def advise(
     )
     if moved:
         after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
-        after = simulate(after_scenario, runs=runs, seed=seed, workers=workers)
+        after = simulate(after_scenario, runs=runs, seed=seed, workers=workers, progress=progress)
         cost_after = pool_cost(after) + sum(
             scenario.subscriptions[p]
             for _, p in after_scenario.on_subscription
