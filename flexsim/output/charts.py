@@ -92,6 +92,14 @@ def optimize_chart_png(data: dict) -> bytes:
         va="bottom",
     )
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    bottom = ax.get_ylim()[0]
+    if bottom > 0:  # zoomed in to show the differences: say so, it does not start at zero
+        ax.set_ylabel(
+            f"expected total cost per run (USD)\naxis cut: starts at {bottom:,.0f}, not 0", color="tab:blue"
+        )
+        ax.plot([0, 0.02], [0.0, 0.0], transform=ax.transAxes, color="tab:blue", lw=6, clip_on=False)
+    else:
+        ax.set_ylim(bottom=0)
     if by_size:
         ax.set_xlabel(f"size of pack {data['lot']!r} (tokens)")
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
@@ -161,7 +169,9 @@ def advise_chart_png(data: dict) -> bytes:
             ax.set_xticks([])
             ax.set_xlabel(f"{len(rows)} people, sorted by expected days of use")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(
+            fontsize=8, loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False
+        )  # never over a point
     fig.suptitle(
         f"{data['scenario']}: days of use (mean, P10-P90 bars), {data['runs']} runs, seed {data['seed']}",
         fontsize=10,
@@ -200,6 +210,11 @@ def _date_axis(ax, first: date, last: date) -> None:
     ax.set_xlim(first, last + timedelta(days=3))  # room for a pack ending at the final midnight
     for label in ax.get_xticklabels():
         label.set_fontsize(8)
+
+
+def _thousands():
+    plt = require_matplotlib()
+    return plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
 
 def _pool_panels(pools: list[str], height: float):
@@ -250,6 +265,21 @@ def balance_chart_png(data: dict) -> bytes:
                     fontsize=7,
                     color="tab:red",
                 )
+        advice = (data.get("recommendation") or {}).get("pools", {}).get(pool)
+        if advice and advice.get("action") == "top-up" and advice.get("arrive_by"):
+            when = _dates([advice["arrive_by"]])[0]
+            ax.axvline(when, color="tab:green", lw=1.5, ls="-.", label="recommended top-up arrives")
+            ax.text(
+                when,
+                top * 1.4,
+                f"+{advice['topup']['tokens']:,} (What to do) ",
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=7,
+                color="tab:green",
+            )
+        ax.yaxis.set_major_formatter(_thousands())
         ax.set_ylim(0, top * 1.45)
         ax.set_title(
             f"Pool {pool}: tokens left at the end of each day ({data['runs']:,} runs)",
@@ -275,24 +305,17 @@ def run_out_chart_png(data: dict) -> bytes:
         for s in share:
             total += s
             cum.append(total)
-        twin = ax.twinx()
-        twin.bar(
+        ax.bar(
             x,
             share,
             width=6,
             align="edge",
             color="tab:red",
-            alpha=0.35,
-            label="ran out that week (right scale)",
+            alpha=0.45,
+            label="first ran out that week",
         )
-        twin.set_ylabel("% of runs first running out that week", fontsize=8)
-        twin.set_ylim(0, max(share + [0.5]) * 1.3)
-        ax.step(
-            x + [x[-1]], [0.0] + cum, where="post", color="black", lw=2, label="ran out by then (left scale)"
-        )
+        ax.step(x + [x[-1]], [0.0] + cum, where="post", color="black", lw=2, label="ran out by then")
         ax.set_ylim(0, max(5.0, total * 1.15))
-        ax.set_zorder(twin.get_zorder() + 1)
-        ax.patch.set_visible(False)
         never = 100 * w["never"] / w["total"]
         q = data["pools"][pool]["run_out_date"]
         ax.set_title(
@@ -304,12 +327,10 @@ def run_out_chart_png(data: dict) -> bytes:
         )
         if w["never"] == w["total"]:
             ax.text(0.5, 0.5, "no run ran out", transform=ax.transAxes, ha="center", color="grey")
-        ax.set_ylabel("ran out by then (% of runs)", fontsize=8)
+        ax.set_ylabel("% of runs (one scale for both)", fontsize=8)
         ax.grid(alpha=0.3)
         _date_axis(ax, *_horizon(data))
-        lines = ax.get_legend_handles_labels()
-        more = twin.get_legend_handles_labels()
-        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _png(fig)
 
@@ -340,7 +361,10 @@ def waste_chart_png(data: dict) -> bytes:
         )
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("tokens expired")
-    ax.set_xlim(0, max([lot["expired_p90"] for lot in lots] + means + [1]) * 1.3)
+    # A few tokens must look like a few: the axis spans at least a tenth of the largest pack.
+    floor = 0.1 * max([lot["tokens"] for lot in lots] + [10])
+    ax.set_xlim(0, max([lot["expired_p90"] for lot in lots] + means + [floor]) * 1.3)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_title(f"Expiry waste per pack ({data['runs']:,} runs)", fontsize=10, loc="left")
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=7, loc="lower right")
@@ -372,6 +396,7 @@ def burn_chart_png(data: dict) -> bytes:
     )
     ax.set_xticks(x, months, rotation=45, fontsize=8)
     ax.set_ylabel("tokens consumed (mean per run)")
+    ax.yaxis.set_major_formatter(_thousands())
     ax.set_title(f"Token burn per month by product ({data['runs']:,} runs)", fontsize=10, loc="left")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.18))
