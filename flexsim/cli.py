@@ -268,16 +268,17 @@ def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> 
 
 
 def cmd_validate(args) -> int:
-    from flexsim.engine.plan import Plan
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    plan = Plan(scenario)
-    people = len(plan.persons)
+    # Counted from the groups as the simulation lists them (one seat per person and product),
+    # without building the numeric plan: validating stays quick because numpy is not loaded.
+    people = sum(len(group.people()) for group in scenario.groups)
+    seats = sum(len(group.people()) * len(group.products) for group in scenario.groups)
     print(
         f"{args.scenario}: OK: {scenario.name!r}, {scenario.start} to {scenario.end} "
         f"({scenario.days} days), {len(scenario.pools)} pool(s), {len(scenario.lots)} pack(s), "
-        f"{people} people using {plan.n_seats} person-products, {scenario.runs} runs, "
+        f"{people} people using {seats} person-products, {scenario.runs} runs, "
         f"seed {scenario.seed}"
     )
     return 0
