@@ -56,6 +56,7 @@ def test_validate_loads_no_numeric_library():
 def test_a_run_loads_numpy_but_not_the_dask_client():
     loaded = loaded_by("run", str(ROOT / "scenarios" / "small-studio.yaml"), "--runs", "1", "--quiet")
     assert "numpy" in loaded and "dask" not in loaded and "distributed" not in loaded
+    assert "rich" not in loaded  # no progress in a pipe: Rich is not even imported
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
