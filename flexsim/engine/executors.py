@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 
 from flexsim.engine.plan import Plan
@@ -22,11 +22,6 @@ from flexsim.scenario.model import Scenario
 # Batches handed out ahead of those being computed, per worker, so no worker waits for work.
 AHEAD = 2
 UNKNOWN_WIDTH = 32  # an executor that does not say how many workers it has
-
-
-def batches(runs: Sequence[int], size: int) -> list[list[int]]:
-    runs = list(runs)
-    return [runs[i : i + size] for i in range(0, len(runs), size)]
 
 
 class ScenarioParcel:

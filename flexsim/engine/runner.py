@@ -12,7 +12,7 @@ from concurrent.futures import Executor
 
 from flexsim.engine import engine_fast, engine_simpy
 from flexsim.engine.behaviour import draw_behaviour
-from flexsim.engine.executors import batches, dispatch
+from flexsim.engine.executors import dispatch
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import RunRecord
 
@@ -71,6 +71,11 @@ def map_batches(
     `extra` is (seed, *rest); `fn` must be a module-level function (it is pickled).
     """
     yield from dispatch(plan, fn, batches(runs, size), workers, extra, executor)
+
+
+def batches(runs: Sequence[int], size: int) -> list[list[int]]:
+    runs = list(runs)
+    return [runs[i : i + size] for i in range(0, len(runs), size)]
 
 
 def iter_records(
