@@ -8,6 +8,7 @@ results.pool_summary("main")["run_out_probability"]
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -17,8 +18,9 @@ from flexsim import __version__
 from flexsim.analysis.stats import event_day_quantile, mean_ci, proportion, summary, wilson
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
-from flexsim.engine.runner import Progress, choose_engine, collect
+from flexsim.engine.runner import choose_engine, collect
 from flexsim.engine.tracking import Tracked
+from flexsim.output.progress import Progress, Tick
 from flexsim.scenario.loader import load_scenario as load
 from flexsim.scenario.model import Scenario
 
@@ -141,10 +143,11 @@ def simulate(
     seed: int | None = None,
     workers: int = 1,
     engine: str = "auto",
-    progress: bool | None = False,
+    progress: bool | None | Tick = False,
     keep_seats: bool = False,
     precision: float | None = None,
     track: bool = False,
+    executor: Executor | None = None,
 ) -> Results:
     """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own.
 
@@ -152,6 +155,10 @@ def simulate(
     95% half-width of the run-out probability is at most P and that of the mean tokens consumed
     at most P x the mean; `Results.precision_reached` says whether it was.
     With `track`, `Results.tracked` holds day-by-day balances and per-person figures (reports).
+    `executor`: any `concurrent.futures.Executor` to compute the batches on (a Dask client's
+    `get_executor()`, a process pool, an MPI pool); the results are the same as without it.
+    `progress`: True/False/None (None: a bar when standard error is a terminal), or a function
+    called with the number of runs as they finish.
     """
     runs = scenario.runs if runs is None else runs
     seed = scenario.seed if seed is None else seed
@@ -161,7 +168,8 @@ def simulate(
         raise ValueError("precision must be between 0 and 1")
     plan = Plan(scenario)
     chosen = choose_engine(plan, engine)
-    bar = Progress(runs, enabled=progress)
+    bar = Progress(enabled=False if callable(progress) else progress)
+    tick = progress if callable(progress) else bar.phase("simulating", runs)
     started = time.monotonic()
     enough = None if precision is None else (lambda recs: precise_enough(recs, plan, precision))
     tracked = Tracked(plan, keep_seats) if track else None
@@ -173,9 +181,10 @@ def simulate(
             chosen,
             workers,
             keep_seats,
-            bar.update,
+            tick,
             enough,
             absorb=None if tracked is None else tracked.absorb,
+            executor=executor,
         )
     finally:
         bar.close()

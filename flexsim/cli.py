@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flexsim import __version__
-from flexsim.errors import OutputError, ScenarioError
+from flexsim.errors import ClusterError, OutputError, ScenarioError
 
 
 class UsageError(Exception):
@@ -49,9 +51,49 @@ def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's"
     """The options every simulating command shares."""
     cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
     cmd.add_argument("--seed", type=_seed, help=f"root random seed (default: {default})")
-    cmd.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    _where(cmd)
     cmd.add_argument("--json", metavar="OUT.json", help=f"write {what} as JSON")
     cmd.add_argument("--quiet", action="store_true", help="no summary, table or progress bar")
+
+
+SCHEDULER_ENV = "FLEXSIM_SCHEDULER"
+
+
+def _where(cmd: argparse.ArgumentParser) -> None:
+    """Where the runs are computed: local processes, or a Dask cluster."""
+    cmd.add_argument("--workers", type=_positive_int, help="local processes (default 1)")
+    cmd.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+        f"(default: ${SCHEDULER_ENV}; needs flexsim[dask]); same results as a local run",
+    )
+
+
+@contextmanager
+def _executor(args) -> Iterator[None]:
+    """Set args.workers and args.executor (None: local) for the simulating commands.
+
+    --scheduler, else $FLEXSIM_SCHEDULER unless --workers is given, picks a Dask cluster.
+    """
+    if not hasattr(args, "scheduler"):
+        yield
+        return
+    if args.scheduler and args.workers:
+        raise UsageError("--workers is for local processes: give it or --scheduler, not both")
+    address = args.scheduler or (None if args.workers else os.environ.get(SCHEDULER_ENV, "").strip() or None)
+    args.workers = args.workers or 1
+    if address is None:
+        args.executor = None
+        yield
+        return
+    from flexsim.engine.executors import DaskExecutor
+
+    args.executor = DaskExecutor(address)
+    try:
+        yield
+    finally:
+        args.executor.shutdown()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,7 +381,7 @@ def _history_commands(sub) -> None:
     )
     bt.add_argument("--runs", type=_positive_int, default=1000, help="runs per forecast (default 1000)")
     bt.add_argument("--seed", type=_seed, default=1, help="root random seed (default 1)")
-    bt.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    _where(bt)
     bt.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
     bt.add_argument("--quiet", action="store_true", help="no summary or progress bar")
 
@@ -393,16 +435,17 @@ def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> 
 
 
 def cmd_validate(args) -> int:
-    from flexsim.engine.plan import Plan
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    plan = Plan(scenario)
-    people = len(plan.persons)
+    # Counted from the groups as the simulation lists them (one seat per person and product),
+    # without building the numeric plan: validating stays quick because numpy is not loaded.
+    people = sum(len(group.people()) for group in scenario.groups)
+    seats = sum(len(group.people()) * len(group.products) for group in scenario.groups)
     print(
         f"{args.scenario}: OK: {scenario.name!r}, {scenario.start} to {scenario.end} "
         f"({scenario.days} days), {len(scenario.pools)} pool(s), {len(scenario.lots)} pack(s), "
-        f"{people} people using {plan.n_seats} person-products, {scenario.runs} runs, "
+        f"{people} people using {seats} person-products, {scenario.runs} runs, "
         f"seed {scenario.seed}"
     )
     return 0
@@ -432,6 +475,7 @@ def cmd_run(args) -> int:
             progress=None if not args.quiet else False,
             precision=args.precision,
             track=track,
+            executor=args.executor,
         )
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None
@@ -440,13 +484,11 @@ def cmd_run(args) -> int:
     recommendation = None
     if not args.quiet or args.json or args.report:
         from flexsim.analysis.recommend import recommend, work
-        from flexsim.engine.runner import Progress
+        from flexsim.output.progress import Progress
 
-        bar = Progress(work(results), enabled=False if args.quiet else None)
-        try:
-            recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, bar.update)
-        finally:
-            bar.close()
+        with Progress(enabled=False if args.quiet else None) as bar:
+            tick = bar.phase("what to do", work(results))
+            recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, tick)
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:
         outputs.append(
@@ -538,8 +580,8 @@ def cmd_optimize(args) -> int:
         table_text,
         to_json,
     )
-    from flexsim.engine.runner import Progress
     from flexsim.output.data import json_text
+    from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -573,13 +615,19 @@ def cmd_optimize(args) -> int:
                 args.reorder_lead,
             )
         total = runs * (len(policies) if policies else 1)
-        bar = Progress(total, enabled=False if args.quiet else None)
-        try:
+        with Progress(enabled=False if args.quiet else None) as bar:
             cands = evaluate(
-                scenario, args.lot, sizes, runs, seed, args.workers, args.objective, bar.update, policies
+                scenario,
+                args.lot,
+                sizes,
+                runs,
+                seed,
+                args.workers,
+                args.objective,
+                bar.phase("candidates", total),
+                policies,
+                executor=args.executor,
             )
-        finally:
-            bar.close()
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
     data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
@@ -595,8 +643,8 @@ def cmd_optimize(args) -> int:
 
 def cmd_compare(args) -> int:
     from flexsim.analysis.compare import CompareError, compare, table_text
-    from flexsim.engine.runner import Progress
     from flexsim.output.data import json_text
+    from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
 
     if len(args.scenarios) < 2:
@@ -605,13 +653,12 @@ def cmd_compare(args) -> int:
     _check_outputs(args.json)
     runs = args.runs or scenarios[0].runs
     seed = scenarios[0].seed if args.seed is None else args.seed
-    bar = Progress(runs * len(scenarios), enabled=False if args.quiet else None)
     try:
-        result = compare(scenarios, runs, seed, args.workers, bar.update)
+        with Progress(enabled=False if args.quiet else None) as bar:
+            tick = bar.phase(f"{len(scenarios)} scenarios", runs * len(scenarios))
+            result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
     except CompareError as exc:
         raise UsageError(str(exc)) from None
-    finally:
-        bar.close()
     return _deliver([(args.json, json_text(result))] if args.json else [], table_text(result), args.quiet)
 
 
@@ -639,6 +686,7 @@ def cmd_advise(args) -> int:
             progress=False if args.quiet else None,
             lot=args.lot,
             sizes=sizes,
+            executor=args.executor,
         )
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
@@ -714,6 +762,7 @@ def cmd_backtest(args) -> int:
                 args.workers,
                 args.horizon,
                 progress=False if args.quiet else None,
+                executor=args.executor,
             )
             text = backtest_text(args.usage, data)
         else:
@@ -729,6 +778,8 @@ def cmd_backtest(args) -> int:
                 args.workers,
                 args.horizon,
                 each=(lambda f: print(fold_line(f), flush=True)) if live else None,
+                progress=False if args.quiet else None,
+                executor=args.executor,
             )
             text = folds_text(args.usage, data, table=not live)
     except CalibrationError as exc:
@@ -815,11 +866,12 @@ def main(argv: list[str] | None = None) -> int:
         words = sys.argv[1:] if argv is None else argv
         parser.error(f"unrecognized arguments: {' '.join(extra)}{split_argument_hint(list(words), extra)}")
     try:
-        return COMMANDS[args.command](args)
+        with _executor(args):
+            return COMMANDS[args.command](args)
     except ScenarioError as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
-    except (UsageError, OutputError) as exc:
+    except (UsageError, OutputError, ClusterError) as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

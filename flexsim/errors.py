@@ -47,3 +47,7 @@ class ScenarioError(Exception):
 
 class OutputError(Exception):
     """An output file can't be written (reported in one line, exit status 2)."""
+
+
+class ClusterError(Exception):
+    """A Dask cluster can't be used (unreachable, or its workers lack flexsim): one line, exit 2."""

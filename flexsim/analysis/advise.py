@@ -9,6 +9,7 @@ needs, so the plan is re-simulated on the same runs (common random numbers) and 
 from __future__ import annotations
 
 import textwrap
+from concurrent.futures import Executor
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.output.progress import Progress
 from flexsim.scenario.model import Scenario
 
 
@@ -43,9 +45,13 @@ def advise(
     progress=None,
     lot: str | None = None,
     sizes: list[int] | None = None,
+    executor: Executor | None = None,
 ) -> dict:
     """The `advise --json` object of SPEC section 5 (plus waste findings; with `lot` and
-    `sizes`, also how the best size of that pack changes once the plan is in place)."""
+    `sizes`, also how the best size of that pack changes once the plan is in place).
+
+    `progress` (None: on a terminal) shows each simulation pass; `executor`: any
+    concurrent.futures.Executor to run on (same results)."""
     if scenario.days not in (365, 366):
         from flexsim.analysis.optimize import OptimizeError
 
@@ -59,7 +65,30 @@ def advise(
         from flexsim.analysis.optimize import check_lot
 
         check_lot(scenario, lot)
-    before = simulate(scenario, runs=runs, seed=seed, workers=workers, keep_seats=True, progress=progress)
+    with Progress(enabled=progress) as bar:
+        return _advise(scenario, runs, seed, workers, threshold, bar, lot, sizes, executor)
+
+
+def _advise(
+    scenario: Scenario,
+    runs: int,
+    seed: int,
+    workers: int,
+    threshold: float,
+    bar: Progress,
+    lot: str | None,
+    sizes: list[int] | None,
+    executor: Executor | None,
+) -> dict:
+    pass_ = {"workers": workers, "executor": executor}
+    before = simulate(
+        scenario,
+        runs=runs,
+        seed=seed,
+        keep_seats=True,
+        progress=bar.phase("people as they are", runs),
+        **pass_,
+    )
 
     plan = before.plan
     scale = 365.0 / scenario.days
@@ -110,7 +139,9 @@ def advise(
     )
     if moved:
         after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
-        after = simulate(after_scenario, runs=runs, seed=seed, workers=workers, progress=progress)
+        after = simulate(
+            after_scenario, runs=runs, seed=seed, progress=bar.phase("with the plan", runs), **pass_
+        )
         cost_after = pool_cost(after) + sum(
             scenario.subscriptions[p]
             for _, p in after_scenario.on_subscription
@@ -119,7 +150,7 @@ def advise(
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
         after_scenario = scenario
-    bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, workers) if lot else None
+    bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, bar, **pass_) if lot else None
     waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
         "scenario": scenario.name,
@@ -141,7 +172,15 @@ def advise(
 
 
 def _best_bundle(
-    before: Scenario, after: Scenario, lot: str, sizes: list[int], runs: int, seed: int, workers: int
+    before: Scenario,
+    after: Scenario,
+    lot: str,
+    sizes: list[int],
+    runs: int,
+    seed: int,
+    bar: Progress,
+    workers: int,
+    executor: Executor | None,
 ) -> dict:
     """The recommended size of pack `lot` without and with the plan (same runs)."""
     from flexsim.analysis.optimize import evaluate, recommend
@@ -149,7 +188,8 @@ def _best_bundle(
     objective = "cost" if before.costs.blocked_day is not None else "service"
     out = {"lot": lot, "objective": objective, "max_run_out": 0.05}
     for key, sc in (("before", before), ("after", after)):
-        cands = evaluate(sc, lot, sizes, runs, seed, workers, objective)
+        tick = bar.phase(f"sizes of {lot}, {'with' if key == 'after' else 'without'} the plan", runs)
+        cands = evaluate(sc, lot, sizes, runs, seed, workers, objective, tick, executor=executor)
         rec = recommend(cands, objective, 0.05)
         out[key] = {
             k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95", "run_out_probability", "meets_limit")

@@ -9,6 +9,7 @@ their intervals are usually far narrower than those of two separate forecasts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -152,12 +153,14 @@ def compare(
     progress: Callable[[int], None] | None = None,
     *,
     per_run: bool = False,
+    executor: Executor | None = None,
 ) -> dict:
     """Simulate every scenario on the same runs and seed and compare each with the first.
 
     `progress`, if given, is called with the number of runs just finished (runs per scenario;
     runs x len(scenarios) in all). `per_run=True` adds every run's figures, for one's own
-    analysis. Returns a JSON-serialisable dict (see docs/how-to/compare-purchase-plans.md).
+    analysis. `executor`: any concurrent.futures.Executor to run on (same results). Returns a
+    JSON-serialisable dict (see docs/how-to/compare-purchase-plans.md).
     """
     if len(scenarios) < 2:
         raise CompareError("compare needs at least two scenarios (the first is the baseline)")
@@ -193,10 +196,16 @@ def compare(
 
     columns = []
     for sc in scenarios:
-        results = simulate(sc, runs=runs, seed=seed, workers=workers, engine="auto")
+        results = simulate(
+            sc,
+            runs=runs,
+            seed=seed,
+            workers=workers,
+            engine="auto",
+            progress=progress or False,
+            executor=executor,
+        )
         columns.append(_per_run(results, pools, sc.costs.blocked_day or 0.0))
-        if progress is not None:
-            progress(runs)
 
     entries = []
     for sc, label, cols in zip(scenarios, labels, columns, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -222,8 +223,10 @@ def evaluate(
     objective: str = "cost",
     progress=None,
     policies: Sequence[Reorder] | None = None,
+    executor: Executor | None = None,
 ) -> list[Candidate]:
-    """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs."""
+    """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs
+    (on `executor` if given: any concurrent.futures.Executor, same results)."""
     slot = None
     if lot is not None:
         slot = check_lot(scenario, lot)
@@ -259,7 +262,7 @@ def evaluate(
             fn, extra = _plain_batch, (seed, pool, blocked_day or 0.0)
             labels = [(None, None)]
         parts: dict[int, list[tuple[np.ndarray, ...]]] = {}
-        for first, result in map_batches(plan, fn, range(runs), SWEEP_BATCH, workers, extra):
+        for first, result in map_batches(plan, fn, range(runs), SWEEP_BATCH, workers, extra, executor):
             parts[first] = result
             if progress is not None:
                 progress(len(result[0][0]))

@@ -1,4 +1,4 @@
-"""Monte Carlo replications: N runs, in batches, on one or several processes.
+"""Monte Carlo replications: N runs, in batches, on one or several processes or a cluster.
 
 Run k always draws from child k of the root seed, and a batch's runs do not touch each other, so
 the records are the same whatever the number of workers, the batch size or the order in which
@@ -7,16 +7,14 @@ batches finish. Records are put back in run order as they arrive; nothing else i
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 
 from flexsim.engine import engine_fast, engine_simpy
 from flexsim.engine.behaviour import draw_behaviour
+from flexsim.engine.executors import dispatch
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import RunRecord
-from flexsim.scenario.model import Scenario
 
 ENGINES = ("auto", "fast", "simpy")
 BATCH = {"fast": 64, "simpy": 8}
@@ -58,45 +56,21 @@ def simulate_runs(
     return records
 
 
-_worker_plan: Plan | None = None
-
-
-def _init_worker(scenario: Scenario) -> None:
-    global _worker_plan
-    _worker_plan = Plan(scenario)
-
-
-def _work_fn(fn, runs: list[int], extra: tuple):
-    assert _worker_plan is not None
-    return runs[0], fn(_worker_plan, extra[0], runs, *extra[1:])
-
-
-def map_batches(plan: Plan, fn, runs: Sequence[int], size: int, workers: int, extra: tuple):
-    """Yield (first run, fn(plan, seed, batch, *rest)) per batch of runs, on `workers` processes.
+def map_batches(
+    plan: Plan,
+    fn,
+    runs: Sequence[int],
+    size: int,
+    workers: int,
+    extra: tuple,
+    executor: Executor | None = None,
+):
+    """Yield (first run, fn(plan, seed, batch, *rest)) per batch of runs, as batches finish: on
+    `executor` if given (see flexsim.engine.executors), else on `workers` local processes.
 
     `extra` is (seed, *rest); `fn` must be a module-level function (it is pickled).
     """
-    chunks = batches(runs, size)
-    if workers <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            yield chunk[0], fn(plan, extra[0], chunk, *extra[1:])
-        return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(plan.scenario,)
-    ) as pool:
-        pending = set()
-        todo = iter(chunks)
-        for chunk in todo:
-            pending.add(pool.submit(_work_fn, fn, chunk, extra))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_work_fn, fn, nxt, extra))
+    yield from dispatch(plan, fn, batches(runs, size), workers, extra, executor)
 
 
 def batches(runs: Sequence[int], size: int) -> list[list[int]]:
@@ -113,40 +87,19 @@ def iter_records(
     keep_seats: bool = False,
     batch: int | None = None,
     track: bool = False,
+    executor: Executor | None = None,
 ) -> Iterator[list[RunRecord]]:
     """Yield the records of `runs` batch by batch (in any order of completion)."""
     for _first, records in map_batches(
-        plan, simulate_runs, runs, batch or BATCH[engine], workers, (seed, engine, keep_seats, track)
+        plan,
+        simulate_runs,
+        runs,
+        batch or BATCH[engine],
+        workers,
+        (seed, engine, keep_seats, track),
+        executor,
     ):
         yield records
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int, enabled: bool | None = None, stream=None):
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        rate = self.done / max(time.monotonic() - self.started, 1e-9)
-        self.stream.write(
-            f"\r  [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} runs  {rate:,.0f} runs/s "
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def collect(
@@ -160,6 +113,7 @@ def collect(
     enough: Callable[[list[RunRecord]], bool] | None = None,
     every: int = 100,
     absorb: Callable[[RunRecord], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[RunRecord]:
     """Records of runs 0..n-1, in run order: n = `runs`, or, with `enough`, the first multiple
     of `every` (or `runs`) at which `enough(records)` holds.
@@ -179,7 +133,9 @@ def collect(
             waiting.discard(run)
 
     checkpoint = min(every, runs) if enough is not None else runs
-    chunks = iter_records(plan, seed, range(runs), engine, workers, keep_seats, track=absorb is not None)
+    chunks = iter_records(
+        plan, seed, range(runs), engine, workers, keep_seats, track=absorb is not None, executor=executor
+    )
     for chunk in chunks:
         for record in chunk:
             out[record.run] = record

@@ -10,6 +10,7 @@ honest 80% interval holds the actual total about 80% of the time: that share is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -20,6 +21,7 @@ from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.history.calibrate import CalibrationError, calibrate
 from flexsim.history.usage_export import Usage
+from flexsim.output.progress import Progress, Tick
 from flexsim.scenario.loader import parse_scenario
 from flexsim.scenario.model import Lot, one_year_after
 
@@ -42,10 +44,12 @@ def backtest(
     seed: int = 1,
     workers: int = 1,
     horizon: int | None = None,
-    progress: bool | None = False,
+    progress: bool | None | Tick = False,
+    executor: Executor | None = None,
 ) -> dict:
     """Fit on the rows before `split`, forecast from `split` to the export's last day (or for
-    `horizon` days), and compare the totals; the keys are SPEC section 6's plus details."""
+    `horizon` days), and compare the totals; the keys are SPEC section 6's plus details.
+    `executor`: any concurrent.futures.Executor to simulate on (same results)."""
     first, last = usage.first_day, usage.last_day
     if not first < split <= last:
         raise CalibrationError(
@@ -69,7 +73,13 @@ def backtest(
         for pool in scenario.pool_names()
     )
     results = simulate(
-        replace(scenario, lots=unlimited), runs, seed, workers, keep_seats=True, progress=progress
+        replace(scenario, lots=unlimited),
+        runs,
+        seed,
+        workers,
+        keep_seats=True,
+        progress=progress,
+        executor=executor,
     )
     consumed = POOL_COUNTERS.index("tokens_consumed")
     forecast = np.array([int(r.counters[:, consumed].sum()) for r in results.records], np.int64)
@@ -135,14 +145,20 @@ def backtest_folds(
     workers: int = 1,
     horizon: int | None = None,
     each: Callable[[dict], None] | None = None,
+    progress: bool | None = False,
+    executor: Executor | None = None,
 ) -> dict:
-    """One backtest per split of `fold_splits`, and the share whose actual total was covered."""
+    """One backtest per split of `fold_splits`, and the share whose actual total was covered
+    (`progress`, None: on a terminal, shows each fold's runs)."""
     out = []
-    for split in fold_splits(usage, folds, horizon):
-        result = backtest(usage, split, runs, seed, workers, horizon)
-        out.append(result)
-        if each is not None:
-            each(result)
+    splits = fold_splits(usage, folds, horizon)
+    with Progress(enabled=progress) as bar:
+        for k, split in enumerate(splits, 1):
+            tick = bar.phase(f"fold {k} of {len(splits)} ({split})", runs)
+            result = backtest(usage, split, runs, seed, workers, horizon, progress=tick, executor=executor)
+            out.append(result)
+            if each is not None:
+                each(result)
     hits = sum(f["covered"] for f in out)
     lo, hi = wilson(hits, len(out))
     return {
