@@ -28,7 +28,7 @@ import os
 import re
 import textwrap
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -351,7 +351,9 @@ _PACK_FIELDS = {
 }
 
 
-def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end: date) -> list[PackLine]:
+def read_packs(
+    path: str | os.PathLike[str], pools: list[str], start: date, end: date, notes: list[str] | None = None
+) -> list[PackLine]:
     """The packs CSV: name, date, tokens, price, optionally expires, pool (a team) and remaining."""
     source = os.fspath(path)
     header, table = read_table(source)
@@ -381,11 +383,13 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
         value = cell(cells, key)
         return "" if value is None else " ".join(str(value).split())
 
-    for number, cells in table:
-        if not any(str(c).strip() for c in cells if c is not None):
-            continue
-        days = Dates(source, str(header[where["date"]]).strip())
-        bought = days.parse(cell(cells, "date"), number) or days.resolve()[0][number]
+    rows = [(n, c) for n, c in table if any(str(x).strip() for x in c if x is not None)]
+    days = Dates(source, str(header[where["date"]]).strip())  # one date order for the whole file
+    note = days.scan([(n, cell(c, k)) for n, c in rows for k in ("date", "expires") if cell(c, k)])
+    if note and notes is not None:
+        notes.append(note)
+    for number, cells in rows:
+        bought = days.parse(cell(cells, "date"), number)
         tokens = whole_tokens(cell(cells, "tokens"), "tokens", source, number)
         if tokens < 1:
             raise UsageFileError("tokens is 0: a pack holds at least 1 token", source, number)
@@ -406,8 +410,7 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
                 )
         expires = one_year_after(bought)
         if text(cells, "expires"):
-            days = Dates(source, "expires")
-            expires = days.parse(cell(cells, "expires"), number) or days.resolve()[0][number]
+            expires = replace(days, column="expires").parse(cell(cells, "expires"), number)
             if expires <= bought:
                 raise UsageFileError(f"expires {expires} is not after the date {bought}", source, number)
         if bought > end + timedelta(days=1):
@@ -603,7 +606,7 @@ def calibrate(
             "ends: usage in between is unknown (packs are replayed up to the export's end only)"
         )
     if packs_path is not None:
-        packs = read_packs(packs_path, result.pools, start, end)
+        packs = read_packs(packs_path, result.pools, start, end, notes)
         replay_packs(packs, usage, start, notes)
     else:
         packs = assumed_packs(result, start, end)
