@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
@@ -648,62 +649,87 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
     identities: dict[str, int] = {}
     masked_rows: list[int] = []
     plain = _Cache(_plain)
-    product_of = _Cache(lambda raw: canonical_product(raw, products) if raw else "")
-    day_of = _Cache(days.ordinal)
     i_day, i_tokens, i_product = where["day"], where["tokens"], where["product"]
     i_team = where.get("team")
     ids = [(f, where[f]) for f in ("email", "hashed_id", "user_name") if f in where]
     i_first, i_last = where.get("first_name"), where.get("last_name")
-    tokens_of: dict[object, int] = {}
-    for number, cells in table:
-        if not any(cells) or not any(str(c).strip() for c in cells if c is not None):
-            continue  # a blank line
-        width = len(cells)
-        who = None
-        for f, i in ids:
-            value = plain[cells[i]] if i < width else ""
+    id_columns = [i for _f, i in ids] + [i for i in (i_first, i_last) if i is not None]
+    width = 1 + max([i_day, i_tokens, i_product, i_team or 0, *id_columns])
+    id_cells = itemgetter(*id_columns)
+
+    def who_is(key) -> tuple[str, int] | None:
+        """(which identity, user index) for the identity cells of a row; None: all masked."""
+        cells = key if len(id_columns) > 1 else (key,)
+        at = dict(zip(id_columns, cells, strict=True))
+        f = ""
+        for name, i in ids:
+            value = plain[at[i]]
             if not _masked(value):
-                who = (f, value)
+                f = name
                 break
-        if who is None and (i_first is not None or i_last is not None):
-            first = plain[cells[i_first]] if i_first is not None and i_first < width else ""
-            last = plain[cells[i_last]] if i_last is not None and i_last < width else ""
+        else:
+            first = plain[at[i_first]] if i_first is not None else ""
+            last = plain[at[i_last]] if i_last is not None else ""
             value = " ".join(x for x in (first, last) if not _masked(x))
-            if not _masked(value):
-                who = ("name", value)
+            if _masked(value):
+                return None
+            f = "name"
+        # E-mail addresses ignore case: one user, spelt as first seen.
+        user = spellings.setdefault(value.casefold(), value) if f == "email" else value
+        return f, _index(out.users, user_at, user)
+
+    def product_index(raw: object) -> int:
+        text = plain[raw]
+        return _index(out.products, product_at, canonical_product(text, products)) if text else -1
+
+    who_of = _Cache(who_is)
+    product_of = _Cache(product_index)
+    team_of = _Cache(lambda raw: _index(out.teams, team_at, plain[raw] or "main"))
+    day_of = _Cache(days.ordinal)
+    tokens_of = _Cache(lambda raw: None, 4096)
+    row, team_col, user_col, product_col, day_col, tokens_col = (
+        out.row,
+        out.team,
+        out.user,
+        out.product,
+        out.day,
+        out.tokens,
+    )
+    for number, cells in table:
+        if not any(cells):
+            continue  # a blank line
+        if len(cells) < width:
+            cells = [*cells, *([None] * (width - len(cells)))]
+        try:
+            who = who_of[id_cells(cells)]
+        except TypeError:  # an unhashable cell: never from CSV or openpyxl
+            who = who_is(id_cells(cells))
         if who is None:
-            masked_rows.append(number)
+            if any(str(c).strip() for c in cells if c is not None):
+                masked_rows.append(number)
             continue
         identities[who[0]] = identities.get(who[0], 0) + 1
-        product = product_of[plain[cells[i_product]]] if i_product < width else ""
-        if not product:
+        product = product_of[cells[i_product]]
+        if product < 0:
             raise UsageFileError(f"{names['product']} is empty: expected a product name", source, number)
-        raw_day = cells[i_day] if i_day < width else None
-        try:
-            day = day_of[raw_day]
-        except TypeError:  # an unhashable cell never happens with CSV or openpyxl; be safe
-            day = days.ordinal(raw_day)
+        raw_day = cells[i_day]
+        day = day_of[raw_day]
         if day is None:
             days.fail("" if raw_day is None else str(raw_day).strip(), number)
-        raw_tokens = cells[i_tokens] if i_tokens < width else None
-        tokens = tokens_of.get(raw_tokens) if isinstance(raw_tokens, str) else None
+        raw_tokens = cells[i_tokens]
+        tokens = tokens_of[raw_tokens] if raw_tokens.__class__ is str else None
         if tokens is None:
             tokens = whole_tokens(raw_tokens, names["tokens"], source, number)
-            if isinstance(raw_tokens, str) and len(tokens_of) < 4096:
+            if raw_tokens.__class__ is str:
                 tokens_of[raw_tokens] = tokens
-        team = -1
-        if i_team is not None:
-            team = _index(out.teams, team_at, (plain[cells[i_team]] if i_team < width else "") or "main")
-        # E-mail addresses ignore case: one user, spelt as first seen.
-        user = spellings.setdefault(who[1].casefold(), who[1]) if who[0] == "email" else who[1]
         if day < 0:
             days.pending(day, number)
-        out.row.append(number)
-        out.team.append(team)
-        out.user.append(_index(out.users, user_at, user))
-        out.product.append(_index(out.products, product_at, product))
-        out.day.append(day)
-        out.tokens.append(tokens)
+        row.append(number)
+        team_col.append(team_of[cells[i_team]] if i_team is not None else -1)
+        user_col.append(who[1])
+        product_col.append(product)
+        day_col.append(day)
+        tokens_col.append(tokens)
     if masked_rows and not len(out):
         columns = ", ".join(
             names[f] for f in ("email", "hashed_id", "user_name", "first_name", "last_name") if f in names

@@ -72,33 +72,68 @@ def read_input(source: str, limit: int = MAX_SCENARIO_BYTES, what: str = "a scen
     return raw
 
 
+def _too_deep(mark, source: str) -> ScenarioError:
+    return ScenarioError(
+        f"invalid YAML: lists and mappings nested more than {MAX_NESTING} deep",
+        file=source,
+        line=mark.line + 1 if mark is not None else None,
+    )
+
+
 def compose(text: str, source: str) -> Node | None:
-    """The YAML document's root node (safe loader: no tags run), refusing deep nesting."""
-    loader = yaml.SafeLoader(text)
-    try:
-        depth = 0
-        # Nesting is checked on the events, before a node tree (or a recursion) is built.
-        for event in _events(loader):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_NESTING:
-                    mark = event.start_mark
-                    raise ScenarioError(
-                        f"invalid YAML: lists and mappings nested more than {MAX_NESTING} deep",
-                        file=source,
-                        line=mark.line + 1 if mark else None,
-                    )
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-    finally:
-        loader.dispose()
-    loader = yaml.SafeLoader(text)
+    """The YAML document's root node (safe loader: no tags run), refusing deep nesting.
+
+    libyaml (when PyYAML has it) checks the nesting on the events, then composes; any problem it
+    finds sends the text to PyYAML's own loader, so that errors read the same either way."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return _compose_fast(fast, text, source)
+        except ScenarioError:
+            raise
+        except Exception:  # noqa: BLE001 - the pure loader says what is wrong, in its words
+            pass
+    loader = _DepthLimitedLoader(text, source)
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
 
 
-def _events(loader: yaml.SafeLoader):
-    while loader.check_event():
-        yield loader.get_event()
+def _compose_fast(loader_class, text: str, source: str) -> Node | None:
+    loader = loader_class(text)
+    try:
+        depth = 0
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _too_deep(event.start_mark, source)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+    loader = loader_class(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting beyond MAX_NESTING before it recurses too deep."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._source = source
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _too_deep(self.peek_event().start_mark, self._source)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
