@@ -36,6 +36,7 @@ import yaml
 
 from flexsim import __version__
 from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
+from flexsim.output.cells import one_line
 from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
 from flexsim.scenario.model import MONTHS, one_year_after
 
@@ -551,7 +552,7 @@ def _people(n: int) -> str:
 
 def _comment(text: str, indent: str = "") -> list[str]:
     """`text` as YAML comment lines of at most about 100 characters."""
-    return [f"{indent}# {line}" for line in textwrap.wrap(text, 98 - len(indent))]
+    return [f"{indent}# {line}" for line in textwrap.wrap(one_line(text), 98 - len(indent))]
 
 
 def _q(text: str) -> str:
@@ -634,8 +635,8 @@ def render(
     add = out.append
     people = len(fit.people)
     add(
-        f"# Calibrated by flexsim {__version__} from {usage.source} ({STYLE_WORDS[usage.style]} column "
-        f"names): {len(usage.rows):,} rows"
+        f"# Calibrated by flexsim {__version__} from {one_line(usage.source)} "
+        f"({STYLE_WORDS[usage.style]} column names): {len(usage.rows):,} rows"
     )
     add(
         f"# from {fit.history_start} to {fit.history_end}, {people} people, {len(fit.rates)} products, "
@@ -671,7 +672,7 @@ def render(
     live = [p for p in packs if p.usable(start)]
     gone = [p for p in packs if not p.usable(start)]
     add(
-        f"lots:                         # from {packs_path}"
+        f"lots:                         # from {one_line(packs_path)}"
         if packs_path
         else "lots:                         # no packs file was given: see the assumption below"
     )
