@@ -54,6 +54,24 @@ def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's"
     _where(cmd)
     cmd.add_argument("--json", metavar="OUT.json", help=f"write {what} as JSON")
     cmd.add_argument("--quiet", action="store_true", help="no summary, table or progress bar")
+    _force(cmd)
+
+
+def _force(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--force",
+        action="store_true",
+        help="replace output files that exist but are not earlier flexsim outputs of the same kind",
+    )
+
+
+def _raw_csv(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help="write CSV/XLSX cells as they are (by default a text starting with = + - @ gets a "
+        "leading ' so that spreadsheets never run it as a formula)",
+    )
 
 
 SCHEDULER_ENV = "FLEXSIM_SCHEDULER"
@@ -144,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add runs (up to --runs) until the run-out probability is known to +-P "
         "and mean tokens consumed to +-P x the mean (95%%)",
     )
+    _raw_csv(run)
 
     opt = sub.add_parser("optimize", help="find the best size for one pack (same runs for every size)")
     opt.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument(
         "--chart", metavar="OUT.png", help="chart of days of use per person against the break-even line"
     )
+    _raw_csv(adv)
 
     val = sub.add_parser("validate", help="check a scenario file and say what it holds")
     val.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -361,6 +381,7 @@ def _history_commands(sub) -> None:
     cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
     cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
     cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
+    _force(cal)
 
     bt = sub.add_parser("backtest", help="forecast the past from a Token Usage export and compare")
     bt.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
@@ -384,6 +405,7 @@ def _history_commands(sub) -> None:
     _where(bt)
     bt.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
     bt.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+    _force(bt)
 
     syn = sub.add_parser("synth-export", help="write one simulated run as a Token Usage export")
     syn.add_argument("scenario", metavar="SCENARIO.yaml")
@@ -409,29 +431,75 @@ def _history_commands(sub) -> None:
     syn.add_argument("--seed", type=_seed, help="root random seed (default: the file's)")
     syn.add_argument("--run", type=_seed, default=0, help="which run of that seed (default 0)")
     syn.add_argument("--quiet", action="store_true", help="no summary")
+    _force(syn)
+    _raw_csv(syn)
 
 
-def _check_outputs(*paths: str | None, chart: str | None = None) -> None:
-    """Before any simulation: every output can be written, and charts can be drawn."""
-    from flexsim.output.files import check_writable
+def _inputs(args) -> list[str]:
+    """The files a command reads: no output may land on one of them."""
+    found = [getattr(args, name, None) for name in ("scenario", "usage", "packs")]
+    return [f for f in found + list(getattr(args, "scenarios", None) or []) if f]
 
-    for path in (*paths, chart):
-        if path:
-            check_writable(path)
-    if chart:
+
+def _check_outputs(args, outputs: list, chart: bool = False, folder: str | None = None) -> None:
+    """Before any work: no output would destroy anything (see flexsim.output.files), and charts
+    can be drawn. `outputs` are (path or None, kind)."""
+    from flexsim.output.files import check_outputs
+
+    check_outputs(outputs, _inputs(args), force=args.force, folders=[folder] if folder else [])
+    if chart or folder:
         from flexsim.output.charts import require_matplotlib
 
         require_matplotlib()
 
 
-def _deliver(outputs: list[tuple[str, str | bytes]], text: str, quiet: bool) -> int:
-    """Write every output file at once (all or none), then print the text."""
+def _deliver(args, outputs: list, text: str, folder: str | None = None) -> int:
+    """Write every (path, content, kind) at once (all or none), say so on standard error, then
+    print the text (unless an output went to standard output)."""
     from flexsim.output.files import write_all
 
-    write_all(outputs)
-    if not quiet:
+    to_stdout = write_all(outputs, _inputs(args), force=args.force, folders=[folder] if folder else [])
+    if not args.quiet and not to_stdout:
         sys.stdout.write(text)
     return 0
+
+
+def _kind(name: str):
+    """The kind of each output, as `flexsim.output.files` recognises an earlier one."""
+    from flexsim.output import files
+
+    if name.endswith("-json"):
+        keys = {
+            "run-json": [("scenario", "runs", "seed", "pools", "lots")],
+            "optimize-json": [("scenario", "objective", "candidates")],
+            "compare-json": [("baseline", "scenarios", "differences")],
+            "advise-json": [("scenario", "threshold", "people")],
+            "backtest-json": [("split", "actual_tokens"), ("folds", "coverage")],
+        }[name]
+        return files.json_kind(name.replace("-json", " JSON"), *keys)
+    if name == "runs-csv":
+        from flexsim.output.data import CSV_COLUMNS
+
+        return files.csv_kind("runs CSV", CSV_COLUMNS[:3])
+    if name == "daily-csv":
+        from flexsim.output.data import DAILY_COLUMNS
+
+        return files.csv_kind("daily CSV", DAILY_COLUMNS[:3])
+    if name == "advise-csv":
+        from flexsim.analysis.advise import CSV_COLUMNS
+
+        return files.csv_kind("advise CSV", CSV_COLUMNS[:3])
+    if name == "usage-export":
+        from flexsim.history.usage_export import STYLES
+
+        csv = files.csv_kind("usage export", *STYLES.values())
+        xlsx = files.xlsx_kind("usage export", "Token Usage")
+        return files.Kind(
+            "usage export", lambda p: xlsx.recognise(p) if p.suffix.lower() == ".xlsx" else csv.recognise(p)
+        )
+    if name == "scenario":
+        return files.text_kind("calibrated scenario", "# Calibrated by flexsim")
+    return {"chart": files.CHART, "report": files.REPORT}[name]
 
 
 def cmd_validate(args) -> int:
@@ -459,9 +527,13 @@ def cmd_run(args) -> int:
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    _check_outputs(args.json, args.runs_csv, args.daily_csv)
-    if args.report:
-        _check_report_dir(args.report)
+    report = [(os.path.join(args.report, "report.html"), _kind("report"))] if args.report else []
+    outs = [
+        (args.json, _kind("run-json")),
+        (args.runs_csv, _kind("runs-csv")),
+        (args.daily_csv, _kind("daily-csv")),
+    ]
+    _check_outputs(args, outs + report, folder=args.report)
     track = bool(args.report or args.daily_csv)
     try:
         if args.precision is not None and not 0 < args.precision < 1:
@@ -491,11 +563,10 @@ def cmd_run(args) -> int:
             recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, tick)
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:
-        outputs.append(
-            (args.json, json_text(dict(results.to_json(), recommendation=_rec_json(recommendation))))
-        )
+        run_json = dict(results.to_json(), recommendation=_rec_json(recommendation))
+        outputs.append((args.json, json_text(run_json), _kind("run-json")))
     if args.runs_csv:
-        outputs.append((args.runs_csv, runs_csv_text(results)))
+        outputs.append((args.runs_csv, runs_csv_text(results, args.raw_csv), _kind("runs-csv")))
     if track:
         from flexsim.analysis.forecast import forecast
         from flexsim.output.data import daily_csv_text
@@ -507,7 +578,7 @@ def cmd_run(args) -> int:
         if recommendation is not None:
             data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:
-            outputs.append((args.daily_csv, daily_csv_text(data["daily"])))
+            outputs.append((args.daily_csv, daily_csv_text(data["daily"], args.raw_csv), _kind("daily-csv")))
         if args.report:
             outputs.extend(_report_files(args.report, data, args.scenario))
     if args.quiet:
@@ -522,7 +593,7 @@ def cmd_run(args) -> int:
         )
     else:
         text = summary_text(results, recommendation)
-    return _deliver(outputs, text, args.quiet)
+    return _deliver(args, outputs, text, folder=args.report)
 
 
 def _rec_json(recommendation) -> dict | None:
@@ -533,39 +604,17 @@ def _rec_json(recommendation) -> dict | None:
     return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
 
 
-def _check_report_dir(folder: str) -> None:
-    """The report folder exists or can be made, and charts can be drawn, before simulating."""
-    import os
-    from pathlib import Path
-
-    from flexsim.output.charts import require_matplotlib
-
-    target = Path(folder)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"{folder}: exists and is not a folder")
-    where = target if target.is_dir() else target.parent
-    if not where.is_dir():
-        raise OutputError(f"{folder}: the folder {where} does not exist")
-    if not os.access(where, os.W_OK):
-        raise OutputError(f"{folder}: the folder {where} is not writable")
-    require_matplotlib()
-
-
-def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str, str | bytes]]:
-    """report.html and its charts, as (path, content); the folder is made if needed."""
-    from pathlib import Path
-
+def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str, str | bytes, object]]:
+    """report.html and its charts, as (path, content, kind); the folder is made when they are
+    written (and removed again if writing fails)."""
     from flexsim.output.charts import report_charts
     from flexsim.output.report import report_html
 
     charts = report_charts(data)
-    target = Path(folder)
-    try:
-        target.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{folder}: can't make the folder: {exc.strerror or exc}") from None
-    files: list[tuple[str, str | bytes]] = [(str(target / name), png) for name, png in charts.items()]
-    files.append((str(target / "report.html"), report_html(data, charts, scenario_file)))
+    files: list = [(os.path.join(folder, name), png, _kind("chart")) for name, png in charts.items()]
+    files.append(
+        (os.path.join(folder, "report.html"), report_html(data, charts, scenario_file), _kind("report"))
+    )
     return files
 
 
@@ -585,7 +634,9 @@ def cmd_optimize(args) -> int:
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    _check_outputs(args.json, chart=args.chart)
+    _check_outputs(
+        args, [(args.json, _kind("optimize-json")), (args.chart, _kind("chart"))], chart=bool(args.chart)
+    )
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     try:
@@ -633,12 +684,12 @@ def cmd_optimize(args) -> int:
     data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
     outputs = []
     if args.json:
-        outputs.append((args.json, json_text(data)))
+        outputs.append((args.json, json_text(data), _kind("optimize-json")))
     if args.chart:
         from flexsim.output.charts import optimize_chart_png
 
-        outputs.append((args.chart, optimize_chart_png(data)))
-    return _deliver(outputs, table_text(data), args.quiet)
+        outputs.append((args.chart, optimize_chart_png(data), _kind("chart")))
+    return _deliver(args, outputs, table_text(data))
 
 
 def cmd_compare(args) -> int:
@@ -650,7 +701,7 @@ def cmd_compare(args) -> int:
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenarios (the first is the baseline)")
     scenarios = [load_scenario(path) for path in args.scenarios]
-    _check_outputs(args.json)
+    _check_outputs(args, [(args.json, _kind("compare-json"))])
     runs = args.runs or scenarios[0].runs
     seed = scenarios[0].seed if args.seed is None else args.seed
     try:
@@ -659,7 +710,8 @@ def cmd_compare(args) -> int:
             result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
     except CompareError as exc:
         raise UsageError(str(exc)) from None
-    return _deliver([(args.json, json_text(result))] if args.json else [], table_text(result), args.quiet)
+    outputs = [(args.json, json_text(result), _kind("compare-json"))] if args.json else []
+    return _deliver(args, outputs, table_text(result))
 
 
 def cmd_advise(args) -> int:
@@ -669,7 +721,8 @@ def cmd_advise(args) -> int:
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    _check_outputs(args.json, args.csv, chart=args.chart)
+    outs = [(args.json, _kind("advise-json")), (args.csv, _kind("advise-csv")), (args.chart, _kind("chart"))]
+    _check_outputs(args, outs, chart=bool(args.chart))
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     threshold = scenario.costs.subscription_threshold if args.threshold is None else args.threshold
@@ -692,14 +745,14 @@ def cmd_advise(args) -> int:
         raise UsageError(str(exc)) from None
     outputs = []
     if args.json:
-        outputs.append((args.json, json_text(data)))
+        outputs.append((args.json, json_text(data), _kind("advise-json")))
     if args.csv:
-        outputs.append((args.csv, csv_text(data)))
+        outputs.append((args.csv, csv_text(data, args.raw_csv), _kind("advise-csv")))
     if args.chart:
         from flexsim.output.charts import advise_chart_png
 
-        outputs.append((args.chart, advise_chart_png(data)))
-    return _deliver(outputs, table_text(data), args.quiet)
+        outputs.append((args.chart, advise_chart_png(data), _kind("chart")))
+    return _deliver(args, outputs, table_text(data))
 
 
 def _notes(notes: list[str]) -> None:
@@ -715,7 +768,7 @@ def cmd_calibrate(args) -> int:
     from flexsim.history.usage_export import read_usage
     from flexsim.scenario.loader import parse_scenario
 
-    _check_outputs(args.output)
+    _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
     try:
         result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
@@ -731,7 +784,7 @@ def cmd_calibrate(args) -> int:
         f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
         f"Next: flexsim run {args.output}\n"
     )
-    return _deliver([(args.output, result.text)], text, args.quiet)
+    return _deliver(args, [(args.output, result.text, _kind("scenario"))], text)
 
 
 def cmd_backtest(args) -> int:
@@ -750,7 +803,7 @@ def cmd_backtest(args) -> int:
 
     if (args.split is None) == (args.folds is None):
         raise UsageError("backtest needs --split DATE or --folds K (one of them)")
-    _check_outputs(args.json)
+    _check_outputs(args, [(args.json, _kind("backtest-json"))])
     usage = read_usage(args.usage)
     try:
         if args.split is not None:
@@ -784,7 +837,7 @@ def cmd_backtest(args) -> int:
             text = folds_text(args.usage, data, table=not live)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
-    return _deliver([(args.json, json_text(data))] if args.json else [], text, args.quiet)
+    return _deliver(args, [(args.json, json_text(data), _kind("backtest-json"))] if args.json else [], text)
 
 
 def cmd_synth_export(args) -> int:
@@ -793,7 +846,7 @@ def cmd_synth_export(args) -> int:
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
-    _check_outputs(args.output)
+    _check_outputs(args, [(args.output, _kind("usage-export"))])
     xlsx = args.output.lower().endswith(".xlsx")
     if xlsx:
         try:
@@ -804,7 +857,7 @@ def cmd_synth_export(args) -> int:
             ) from None
     seed = scenario.seed if args.seed is None else args.seed
     syn = synthesize(scenario, seed, args.run, args.privacy, camel_dates=args.style == "camel")
-    content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style)
+    content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
     days = [r["day"] for r in syn.records]
@@ -814,7 +867,7 @@ def cmd_synth_export(args) -> int:
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
         f"{args.scenario}\n"
     )
-    return _deliver([(args.output, content)], text, args.quiet)
+    return _deliver(args, [(args.output, content, _kind("usage-export"))], text)
 
 
 def cmd_init(args) -> int:
@@ -828,7 +881,12 @@ def cmd_init(args) -> int:
         )
     if os.path.exists(args.output):
         raise UsageError(f"{args.output}: already exists; choose another name (init never overwrites)")
-    _check_outputs(args.output)
+    args.force, args.quiet = (
+        False,
+        False,
+    )  # init never overwrites (refused above) and always says what it wrote
+    kind = _kind("scenario")
+    _check_outputs(args, [(args.output, kind)])
     body = examples[args.example].read_text(encoding="utf-8")
     header = (
         f"# A starter scenario, from flexsim's example {args.example!r}. Edit it to describe your pool:\n"
@@ -838,7 +896,7 @@ def cmd_init(args) -> int:
     )
     text = f"{args.output}: a starter scenario from the example {args.example!r}.\n"
     text += f"Next: flexsim run {args.output}\n"
-    return _deliver([(args.output, header + body)], text, False)
+    return _deliver(args, [(args.output, header + body, kind)], text)
 
 
 COMMANDS = {
@@ -855,6 +913,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from flexsim.output.files import Terminated, install_signals
+
     for stream in (sys.stdout, sys.stderr):  # a terminal that can't show '±' gets '?', not a traceback
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
@@ -865,6 +925,7 @@ def main(argv: list[str] | None = None) -> int:
 
         words = sys.argv[1:] if argv is None else argv
         parser.error(f"unrecognized arguments: {' '.join(extra)}{split_argument_hint(list(words), extra)}")
+    install_signals()  # SIGTERM too ends the command cleanly, worker processes and all
     try:
         with _executor(args):
             return COMMANDS[args.command](args)
@@ -874,6 +935,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, OutputError, ClusterError) as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated as exc:
+        print("flexsim: terminated", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("flexsim: interrupted", file=sys.stderr)
         return 130

@@ -358,13 +358,14 @@ CSV_COLUMNS = (
 )
 
 
-def csv_text(data: dict) -> str:
+def csv_text(data: dict, raw: bool = False) -> str:
     """One row per person and product."""
-    import csv
     import io
 
+    from flexsim.output.cells import safe_writer
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
     writer.writerow(CSV_COLUMNS)
     for p in data["people"]:
         d, f = p["days_per_year"], p["flex_cost_per_year"]

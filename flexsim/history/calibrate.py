@@ -28,7 +28,7 @@ import os
 import re
 import textwrap
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -36,6 +36,7 @@ import yaml
 
 from flexsim import __version__
 from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
+from flexsim.output.cells import one_line
 from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
 from flexsim.scenario.model import MONTHS, one_year_after
 
@@ -351,7 +352,9 @@ _PACK_FIELDS = {
 }
 
 
-def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end: date) -> list[PackLine]:
+def read_packs(
+    path: str | os.PathLike[str], pools: list[str], start: date, end: date, notes: list[str] | None = None
+) -> list[PackLine]:
     """The packs CSV: name, date, tokens, price, optionally expires, pool (a team) and remaining."""
     source = os.fspath(path)
     header, table = read_table(source)
@@ -381,11 +384,13 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
         value = cell(cells, key)
         return "" if value is None else " ".join(str(value).split())
 
-    for number, cells in table:
-        if not any(str(c).strip() for c in cells if c is not None):
-            continue
-        days = Dates(source, str(header[where["date"]]).strip())
-        bought = days.parse(cell(cells, "date"), number) or days.resolve()[0][number]
+    rows = [(n, c) for n, c in table if any(str(x).strip() for x in c if x is not None)]
+    days = Dates(source, str(header[where["date"]]).strip())  # one date order for the whole file
+    note = days.scan([(n, cell(c, k)) for n, c in rows for k in ("date", "expires") if cell(c, k)])
+    if note and notes is not None:
+        notes.append(note)
+    for number, cells in rows:
+        bought = days.parse(cell(cells, "date"), number)
         tokens = whole_tokens(cell(cells, "tokens"), "tokens", source, number)
         if tokens < 1:
             raise UsageFileError("tokens is 0: a pack holds at least 1 token", source, number)
@@ -406,8 +411,7 @@ def read_packs(path: str | os.PathLike[str], pools: list[str], start: date, end:
                 )
         expires = one_year_after(bought)
         if text(cells, "expires"):
-            days = Dates(source, "expires")
-            expires = days.parse(cell(cells, "expires"), number) or days.resolve()[0][number]
+            expires = replace(days, column="expires").parse(cell(cells, "expires"), number)
             if expires <= bought:
                 raise UsageFileError(f"expires {expires} is not after the date {bought}", source, number)
         if bought > end + timedelta(days=1):
@@ -548,7 +552,7 @@ def _people(n: int) -> str:
 
 def _comment(text: str, indent: str = "") -> list[str]:
     """`text` as YAML comment lines of at most about 100 characters."""
-    return [f"{indent}# {line}" for line in textwrap.wrap(text, 98 - len(indent))]
+    return [f"{indent}# {line}" for line in textwrap.wrap(one_line(text), 98 - len(indent))]
 
 
 def _q(text: str) -> str:
@@ -603,7 +607,7 @@ def calibrate(
             "ends: usage in between is unknown (packs are replayed up to the export's end only)"
         )
     if packs_path is not None:
-        packs = read_packs(packs_path, result.pools, start, end)
+        packs = read_packs(packs_path, result.pools, start, end, notes)
         replay_packs(packs, usage, start, notes)
     else:
         packs = assumed_packs(result, start, end)
@@ -631,8 +635,8 @@ def render(
     add = out.append
     people = len(fit.people)
     add(
-        f"# Calibrated by flexsim {__version__} from {usage.source} ({STYLE_WORDS[usage.style]} column "
-        f"names): {len(usage.rows):,} rows"
+        f"# Calibrated by flexsim {__version__} from {one_line(usage.source)} "
+        f"({STYLE_WORDS[usage.style]} column names): {len(usage.rows):,} rows"
     )
     add(
         f"# from {fit.history_start} to {fit.history_end}, {people} people, {len(fit.rates)} products, "
@@ -668,7 +672,7 @@ def render(
     live = [p for p in packs if p.usable(start)]
     gone = [p for p in packs if not p.usable(start)]
     add(
-        f"lots:                         # from {packs_path}"
+        f"lots:                         # from {one_line(packs_path)}"
         if packs_path
         else "lots:                         # no packs file was given: see the assumption below"
     )

@@ -18,6 +18,7 @@ def require_matplotlib():
         import matplotlib
 
         matplotlib.use("Agg")
+        matplotlib.rcParams["text.parse_math"] = False  # names are plain text: "$15k @ $2.75" as written
         import matplotlib.pyplot as plt
     except ImportError:
         raise OutputError(

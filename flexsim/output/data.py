@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from flexsim.api import Results
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.output.cells import safe_writer
 
 CSV_COLUMNS = (
     "run",
@@ -32,9 +32,9 @@ def json_text(obj) -> str:
     return json.dumps(obj, indent=2, allow_nan=False) + "\n"
 
 
-def runs_csv_text(results: Results) -> str:
+def runs_csv_text(results: Results, raw: bool = False) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
     writer.writerow(CSV_COLUMNS)
     idx = {name: i for i, name in enumerate(POOL_COUNTERS)}
     for record in results.records:
@@ -65,10 +65,10 @@ def _number(x: float) -> str:
     return "0" if text == "-0" else text
 
 
-def daily_csv_text(daily: dict[str, dict]) -> str:
+def daily_csv_text(daily: dict[str, dict], raw: bool = False) -> str:
     """`--daily-csv`: one row per (pool, date), the balance at the end of that day."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
     writer.writerow(DAILY_COLUMNS)
     for pool, d in daily.items():
         for i, day in enumerate(d["date"]):

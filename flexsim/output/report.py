@@ -332,7 +332,13 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
             + "<h3>By person</h3>"
             + _breakdown_table(data["by_person"], "Person", ("Group", "group"), limit=100)
         )
-    embedded = json.dumps(data["run_json"], allow_nan=False).replace("</", "<\\/")
+    # No outside text can end the block or open a comment in it: <, > and & as JSON escapes.
+    embedded = (
+        json.dumps(data["run_json"], allow_nan=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

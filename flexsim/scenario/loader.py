@@ -44,6 +44,7 @@ from flexsim.scenario.model import (
     one_year_after,
     tier_price,
 )
+from flexsim.scenario.reading import compose, read_input
 
 __all__ = ["load_scenario", "parse_scenario"]
 
@@ -113,15 +114,7 @@ _CLOCK = re.compile(r"^\s*(\d{1,2}):([0-5]\d)\s*$")
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; any problem is a one-line `ScenarioError`."""
     source = os.fspath(path)
-    p = Path(source)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=source) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a scenario file", file=source) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=source) from None
+    raw = read_input(source)  # a regular file of a sane size, or one line saying why not
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -203,7 +196,7 @@ class _Doc:
     def compose(self, text: str) -> Node:
         """The document's root node; YAML syntax problems become located errors."""
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = compose(text, self.source)  # safe loader, nesting bounded
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             parts = [p for p in (exc.context, exc.problem) if p]
