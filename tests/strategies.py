@@ -4,7 +4,7 @@ The scenarios are small (5-60 days, a handful of people) so that both engines ca
 of them per second, but they reach every rule: packs held before the start, packs bought during
 the horizon (up to the run end itself), explicit early expiries, tiny packs (pools run dry and
 days mix charged and blocked attempts), top-ups with percent or token thresholds and lead 0..5,
-sessions under 5 minutes and over 24 hours, idle and non-idle open products, weekend workdays,
+sessions under 5 minutes, over 24 hours and over a weekend, idle and non-idle open products, weekend workdays,
 holidays, seasonality, events, active ranges and rates fitted from history.
 """
 
@@ -54,8 +54,10 @@ def pack_sizes() -> st.SearchStrategy[int]:
     return st.one_of(st.integers(1, 40), st.integers(41, 400), st.integers(401, 5000))
 
 
-def hours_normal(means: st.SearchStrategy[float], max_sd: float = 3.0) -> st.SearchStrategy[Normal]:
-    sds = st.one_of(st.just(0.0), st.floats(0.01, max_sd))
+def hours_normal(means: st.SearchStrategy[float], max_sd=3.0) -> st.SearchStrategy[Normal]:
+    """A normal with the given means and an sd of 0 or up to `max_sd` (a number or a strategy)."""
+    max_sds = max_sd if isinstance(max_sd, st.SearchStrategy) else st.just(max_sd)
+    sds = st.one_of(st.just(0.0), max_sds.flatmap(lambda top: st.floats(0.01, top)))
     return st.builds(Normal, means, sds)
 
 
@@ -69,8 +71,10 @@ def session_hours() -> st.SearchStrategy[Normal]:
         st.sampled_from([0.0, 5 / 60, 1.0, 6.0, 9.0]),
         st.floats(0.2, 12.0),
         st.floats(20.0, 60.0),  # sessions longer than a 24-hour window
+        st.sampled_from([24.0, 48.0, 50.0, 72.0]),  # ending exactly as a window does, or near it
+        st.floats(60.0, 130.0),  # longer than a weekend: in use across several workdays
     )
-    return hours_normal(means, max_sd=4.0)
+    return hours_normal(means, max_sd=st.sampled_from([4.0, 30.0]))
 
 
 def probabilities() -> st.SearchStrategy[float]:

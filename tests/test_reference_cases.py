@@ -93,6 +93,106 @@ def test_seasonality_events_active_ranges_and_holidays():
 
 
 # --------------------------------------------------------------------------------------------
+# Long sessions: in use for their whole length, whether or not the person launches again
+
+
+def one_week(session: float, launch_days: int = 1, start_day: date = MON, **kw):
+    """One person at 10:00 (exactly), launching on `launch_days` workdays from `start_day`,
+    simulated for two weeks."""
+    last = start_day + timedelta(days=launch_days - 1)
+    return one(
+        solo(
+            session=session,
+            start=start_day,
+            end=start_day + timedelta(days=13),
+            lots=[lot(1000, bought=start_day)],
+            active_from=start_day,
+            active_to=last,
+            **kw,
+        )
+    )
+
+
+def test_a_fifty_hour_session_launched_on_a_monday_is_charged_three_times():
+    # Mon 10:00 to Wed 12:00: charged Mon 10:00, renewed Tue 10:00 and Wed 10:00 while in use.
+    r = one_week(50.0)
+    assert r.get("launches") == 1
+    assert r.get("charges") == 3 and r.get("tokens_consumed") == 30
+    assert r.seat_idle_tokens.tolist() == [0]
+
+
+def test_a_session_runs_past_the_next_start_hour_without_a_launch_that_day():
+    # 30 hours from Mon 10:00: still in use at Tue 10:00 although nobody launches on Tuesday.
+    assert one_week(30.0).get("charges") == 2
+    assert one_week(24.0).get("charges") == 1  # ends exactly as the window does
+
+
+def test_a_sixty_hour_session_from_friday_over_the_weekend():
+    fri = MON + timedelta(days=4)
+    # Fri 10:00 to Sun 22:00: charged Fri, Sat and Sun at 10:00.
+    assert one_week(60.0, start_day=fri).get("charges") == 3
+    # 72 hours ends Mon 10:00, exactly at the window end: no fourth charge; 73 hours: one more.
+    assert one_week(72.0, start_day=fri).get("charges") == 3
+    assert one_week(73.0, start_day=fri).get("charges") == 4
+
+
+def test_a_launch_while_still_in_use_keeps_it_in_use_until_the_later_end():
+    # Every workday at 10:00 for 50 hours, Mon to Fri: Friday's session lasts until Sun 12:00,
+    # so Saturday and Sunday are renewed too: charged every day of the week, 5 launches.
+    r = one_week(50.0, launch_days=5)
+    assert r.get("launches") == 5 and r.get("charges") == 7
+    plan = Plan(solo(start=MON, end=MON + timedelta(days=6)))
+    # Mon 09:00 for 50 hours (to Wed 11:00), and a 2-hour launch Tue 09:00 inside the window:
+    # the later end counts, so Wed 09:00 is renewed as well.
+    r = run_hand(plan, [(0, 0, 9 * H, 59 * H, 59 * H), (0, 1, DAY + 9 * H, DAY + 11 * H, DAY + 11 * H)])
+    assert r.get("charges") == 3 and r.get("launches") == 2
+
+
+def test_left_open_after_a_long_session_closes_at_the_first_start_hour_after_its_use():
+    # 30 hours from Mon 10:00 (to Tue 16:00), left open without idle awareness: open until the
+    # person's start hour on Wednesday (10:00), the window's end: renewed Tue 10:00 (in use) only.
+    r = one_week(30.0, left_open=1.0, idle_awareness=False)
+    assert r.get("charges") == 2 and r.seat_idle_tokens.tolist() == [0]
+    # 20 hours (to Tue 06:00): open until Tuesday's start hour, the window's end: one charge.
+    assert one_week(20.0, left_open=1.0, idle_awareness=False).get("charges") == 1
+    # 60 hours from Friday (to Sun 22:00), left open: until Monday 10:00: Fri, Sat, Sun.
+    fri = MON + timedelta(days=4)
+    r = one_week(60.0, start_day=fri, left_open=1.0, idle_awareness=False)
+    assert r.get("charges") == 3 and r.seat_idle_tokens.tolist() == [0]
+    # 6 hours on Friday, left open: idle renewals Sat and Sun 10:00, closed Monday 10:00.
+    r = one_week(6.0, start_day=fri, left_open=1.0, idle_awareness=False)
+    assert r.get("charges") == 3 and r.seat_idle_tokens.tolist() == [20]
+    # With idle awareness only the hours in use count: 50 hours from Monday, 3 charges.
+    assert one_week(50.0, left_open=1.0, idle_awareness=True).get("charges") == 3
+
+
+def test_long_session_renewal_refused_with_a_launch_inside_the_window():
+    plan = Plan(solo(start=MON, end=MON + timedelta(days=2), lots=[lot(10, bought=MON)]))
+    # Mon 10:00 for 50 hours; Tue 09:00 a launch inside the window; the Tue 10:00 renewal is
+    # refused while in use: one blocked renewal (one lost day), no blocked launch, and both
+    # sessions end then (nothing is due on Wednesday).
+    r = run_hand(plan, [(0, 0, 10 * H, 60 * H, 60 * H), (0, 1, DAY + 9 * H, DAY + 15 * H, DAY + 15 * H)])
+    assert r.get("charges") == 1
+    assert (r.get("blocked_renewals"), r.get("blocked_launches"), r.get("blocked_days")) == (1, 0, 1)
+    assert r.get("run_out_day") == -1
+    # Launching every day at 10:00 instead: Tuesday's renewal and launch at the same instant are
+    # both refused (one lost day), Wednesday's launch too.
+    r = one(solo(session=50.0, start=MON, end=MON + timedelta(days=2), lots=[lot(10, bought=MON)]))
+    assert r.get("charges") == 1
+    assert (r.get("blocked_renewals"), r.get("blocked_launches"), r.get("blocked_days")) == (1, 2, 2)
+    assert r.get("run_out_day") == 1
+
+
+def test_seat_joins_a_launch_inside_the_window_to_the_stretch():
+    seat = Seat([(9 * H, 59 * H, 59 * H), (DAY + 9 * H, DAY + 11 * H, DAY + 11 * H)])
+    seat.charged(seat.next_attempt())
+    t = seat.next_attempt()
+    assert (t, seat.pending) == (DAY + 9 * H, RENEWAL) and seat.in_use_end == 59 * H
+    seat.charged(t)
+    assert (seat.next_attempt(), seat.pending) == (2 * DAY + 9 * H, RENEWAL)
+
+
+# --------------------------------------------------------------------------------------------
 # (d): a hand-counted run-out
 
 

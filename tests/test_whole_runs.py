@@ -420,9 +420,22 @@ def test_behaviour_grids_are_well_formed(scenario, seed, run):
         same = (plan.seat_person == plan.seat_person[seat]) & launched[wd]
         assert (start[wd, same] == start[wd, seat]).all()
     assert (iu[w, s] >= start[w, s]).all() and (ce[w, s] >= iu[w, s]).all()
-    # Nothing outlasts the person's start on the next workday.
-    next_day = plan.workdays_ext[w + 1]
-    assert (ce[w, s] < (next_day + 1) * DAY).all()
+    # A session is in use for its whole length, however long (exactly so where sd is 0).
+    length = iu[w, s] - start[w, s]
+    exact_length = plan.session_sd[s] == 0
+    hours = plan.session_mean[s].astype(np.float32) * np.float32(3600)
+    expect_length = np.clip(np.rint(hours), 0, plan.end_time + DAY)
+    assert (length[exact_length] == expect_length[exact_length]).all()
+    # Open beyond its use: until the person's start hour on a later workday, the first one whose
+    # start hour is not before the end of use.
+    idle = ce[w, s] > iu[w, s]
+    close_day = ce[w, s] // DAY
+    assert np.isin(close_day[idle], plan.workdays_ext).all() and (close_day[idle] > day[idle]).all()
+    assert (ce[w, s][idle & fixed] - close_day[idle & fixed] * DAY == expect[idle & fixed]).all()
+    j = np.searchsorted(plan.workdays_ext, close_day)
+    earlier = idle & fixed & (j - 1 > w)
+    before = plan.workdays_ext[j - 1] * DAY + expect
+    assert (before[earlier] < iu[w, s][earlier]).all()
     # A launch that is not chargeable is a short session that was closed.
     free = launched & ~chargeable
     assert ((iu - start)[free] < 300).all() and (ce[free] == iu[free]).all()

@@ -1,4 +1,4 @@
-"""People's behaviour in one run, drawn in bulk from the run's own random stream.
+"""People's behaviour in one run, drawn in bulk from the run's own random streams.
 
 The draws depend only on the people, the calendar and the seed: never on packs, prices or
 top-ups. That is what makes comparisons of procurement settings use common random numbers: run k
@@ -7,7 +7,9 @@ sees the same launches, start times and sessions whatever the bundle size.
 A run's behaviour is a set of grids, one row per workday of the horizon and one column per seat
 (a person's use of one product): did the seat launch that day, when, until when was it in use,
 and until when was it chargeable (later than the end of use only when it was left open without
-idle awareness). Times are seconds from 00:00 of the first simulated day.
+idle awareness). A session is in use for its whole length, past the next day's start if it is
+long; left open, it stays open until the person's start hour on the first workday after its use
+ends. Times are seconds from 00:00 of the first simulated day.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import numpy as np
 from flexsim.engine.launch_odds import launch_probability
 from flexsim.engine.ledger import DAY
 from flexsim.engine.plan import Plan
-from flexsim.engine.streams import STREAM_PEOPLE, stream
+from flexsim.engine.streams import (
+    STREAM_CLOSE,
+    STREAM_LEFT_OPEN,
+    STREAM_PEOPLE,
+    STREAM_SESSION,
+    STREAM_START,
+    stream,
+)
 
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
 TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
@@ -81,51 +90,135 @@ def empty_grids(plan: Plan, runs: int) -> dict[str, np.ndarray]:
     }
 
 
+class _StartHours:
+    """Each person's start time on each workday (seconds from the start), drawn when first needed.
+
+    The days a person launches are drawn at once, in (workday, person) order; a day without a
+    launch that a session left open needs (it stays open until the person's start hour that day)
+    is drawn on a stream of its own, so those draws never move a launch's start time.
+    """
+
+    def __init__(self, plan: Plan, seed: int, run: int, wd: np.ndarray, person: np.ndarray):
+        self.plan, self.seed, self.run = plan, seed, run
+        self.n = len(plan.persons)
+        self.keys = wd * self.n + person  # sorted: workday first, then person
+        self.values = self._draw(wd, person, stream(seed, run, STREAM_START))
+        self._close_rng: np.random.Generator | None = None
+
+    def _draw(self, wd: np.ndarray, person: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        plan = self.plan
+        hours = plan.start_mean32[person]
+        sd = plan.start_sd32[person]
+        spread = np.flatnonzero(sd > 0)  # sd 0: exactly the mean, nothing drawn
+        if len(spread):
+            z = rng.standard_normal(len(spread), dtype=np.float32)
+            hours[spread] += sd[spread] * z
+        seconds = np.clip(np.rint(hours * np.float32(3600)), 0, DAY - 1).astype(TIME)
+        return seconds + plan.workday_start32[wd]
+
+    def at(self, wd: np.ndarray, person: np.ndarray) -> np.ndarray:
+        """Start times of these (workday, person) pairs (workday < len(plan.workdays_ext))."""
+        key = wd * self.n + person
+        pos = np.searchsorted(self.keys, key)
+        known = pos < len(self.keys)
+        known[known] = self.keys[pos[known]] == key[known]
+        if not known.all():
+            new = np.unique(key[~known])
+            if self._close_rng is None:
+                self._close_rng = stream(self.seed, self.run, STREAM_CLOSE)
+            values = self._draw(new // self.n, new % self.n, self._close_rng)
+            keys = np.concatenate([self.keys, new])
+            order = np.argsort(keys, kind="stable")
+            self.keys, self.values = keys[order], np.concatenate([self.values, values])[order]
+            pos = np.searchsorted(self.keys, key)
+        return self.values[pos]
+
+
+def _closing_time(plan: Plan, hours: _StartHours, wd: np.ndarray, person: np.ndarray, end: np.ndarray):
+    """When a product left open (its use over at `end`) closes: at the person's start hour on the
+    first workday after the launch day whose start hour is not before `end`. Beyond the last
+    workday known (after the horizon) it closes at `end`, which is then past the run's end."""
+    n_ext = len(plan.workdays_ext)
+    close = end.copy()
+    j = np.maximum(np.searchsorted(plan.workdays_ext, end // DAY, side="left"), wd + 1)
+    for _ in range(2):  # that workday, or the next one if the use ends after its start hour
+        inside = np.flatnonzero(j < n_ext)
+        if len(inside) == 0:
+            break
+        start = hours.at(j[inside], person[inside])
+        late = start < end[inside]
+        close[inside[~late]] = start[~late]
+        j[inside[~late]] = n_ext  # settled
+        j[inside[late]] += 1
+    return close
+
+
 def draw_behaviour(
     plan: Plan, seed: int, run: int, grids: dict[str, np.ndarray] | None = None, row: int = 0
 ) -> Behaviour:
     """Draw run `run`'s launches (into row `row` of batch grids, if given).
 
-    Same (people, calendar, seed, run) -> same launches, whatever else the scenario says.
+    Same (people, calendar, seed, run) -> same launches, whatever else the scenario says. Only
+    what can change a result is drawn: start times of the people who launch that day, session
+    lengths and left-open flags of the launches themselves (none where `sd` or `left_open` is 0).
+    The cells of the grids where nothing was launched are left as they are.
     """
     if grids is None:
         grids = empty_grids(plan, 1)
         row = 0
     g = {name: array[row] for name, array in grids.items()}
-    n_persons, n_wd = len(plan.persons), plan.n_workdays
+    n_wd, n_seats = plan.n_workdays, plan.n_seats
 
-    rng = stream(seed, run, STREAM_PEOPLE)
+    # Launches: one uniform per (workday, seat).
     prob = launch_probability(plan, seed, run)
-    launched = np.less(rng.random((n_wd, plan.n_seats), dtype=np.float32), prob, out=g["launched"])
+    uniform = stream(seed, run, STREAM_PEOPLE).random((n_wd, n_seats), dtype=np.float32)
+    launched = np.less(uniform, prob, out=g["launched"])
+    wd, seat = np.nonzero(launched)  # launch by launch, in (workday, seat) order
+    person = plan.seat_person[seat]
 
-    # Each person's start time on every workday (and the first one after the horizon).
-    z = rng.standard_normal((n_wd + 1, n_persons), dtype=np.float32)
-    start_sec = np.clip(
-        np.rint((plan.start_mean32 + plan.start_sd32 * z) * np.float32(3600)), 0, DAY - 1
-    ).astype(TIME)
-    person_start = start_sec + plan.workday_start32[:, None]
-    start = np.take(person_start[:-1], plan.seat_person, axis=1, out=g["start_grid"])
-    next_start = np.take(person_start[1:], plan.seat_person, axis=1)
+    # Start times: one per person and workday with a launch (a person's products start together).
+    day_key = wd * len(plan.persons) + person
+    first = np.ones(len(wd), bool)
+    first[1:] = day_key[1:] != day_key[:-1]
+    hours = _StartHours(plan, seed, run, wd[first], person[first])
+    start = hours.values[np.cumsum(first) - 1]
 
-    # Session lengths and left-open flags, drawn for every cell so the grid layout stays simple.
-    zs = rng.standard_normal((n_wd, plan.n_seats), dtype=np.float32)
-    length = np.rint((plan.session_mean32 + plan.session_sd32 * zs) * np.float32(3600))
-    np.clip(length, 0, 400 * DAY, out=length)  # a session never outlasts the next workday anyway
-    length = length.astype(TIME)
-    left_open = rng.random((n_wd, plan.n_seats), dtype=np.float32) < plan.seat_left_open32
+    # Session lengths (in use however long they last) and left-open flags, per launch.
+    length = plan.session_mean32[seat]
+    sd = plan.session_sd32[seat]
+    spread = np.flatnonzero(sd > 0)
+    if len(spread):
+        length[spread] += sd[spread] * stream(seed, run, STREAM_SESSION).standard_normal(
+            len(spread), dtype=np.float32
+        )
+    # A session outlasting the whole horizon and a day ends after the run whenever it starts: cut
+    # there, which changes nothing and keeps times in TIME.
+    length = np.clip(np.rint(length * np.float32(3600)), 0, plan.end_time + DAY).astype(TIME)
+    chance = plan.seat_left_open32[seat]
+    left_open = chance >= 1
+    maybe = np.flatnonzero((chance > 0) & (chance < 1))
+    if len(maybe):
+        left_open[maybe] = (
+            stream(seed, run, STREAM_LEFT_OPEN).random(len(maybe), dtype=np.float32) < chance[maybe]
+        )
 
-    # A session ends at the latest at the person's start on the next workday.
-    in_use_end = np.minimum(start + length, next_start, out=g["in_use_end_grid"])
-    charge_end = g["charge_end_grid"]
-    np.copyto(charge_end, in_use_end)
-    np.copyto(charge_end, next_start, where=left_open & ~plan.seat_idle_aware)
-    short = (length < SHORT_SESSION) & ~left_open
-    np.logical_and(launched, ~short, out=g["chargeable"])
+    in_use_end = start + length
+    charge_end = in_use_end.copy()
+    idle_charged = np.flatnonzero(left_open & ~plan.seat_idle_aware[seat])
+    if len(idle_charged):
+        charge_end[idle_charged] = _closing_time(
+            plan, hours, wd[idle_charged], person[idle_charged], in_use_end[idle_charged]
+        )
+    chargeable = ~((length < SHORT_SESSION) & ~left_open)
     if plan.seat_subscribed.any():  # on a named-user subscription: used, never charged
-        g["chargeable"][:, plan.seat_subscribed] = False
-    launches = np.bincount(plan.seat_pool, weights=launched.sum(axis=0), minlength=plan.n_pools).astype(
-        np.int64
-    )
+        chargeable &= ~plan.seat_subscribed[seat]
+
+    g["start_grid"][wd, seat] = start
+    g["in_use_end_grid"][wd, seat] = in_use_end
+    g["charge_end_grid"][wd, seat] = charge_end
+    g["chargeable"][...] = False
+    g["chargeable"][wd, seat] = chargeable
+    launches = np.bincount(plan.seat_pool[seat], minlength=plan.n_pools).astype(np.int64)
     return Behaviour(
         launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"], g["charge_end_grid"], launches
     )

@@ -104,15 +104,23 @@ class SeatBank:
     def idle_renewals(self, day: DayAttempts, rows=slice(None), cols=slice(None)) -> np.ndarray:
         """Which of the day's attempts renew a product that is open but no longer in use."""
         W = self.W[rows, cols]
-        idle = day.renew[rows, cols] & (W >= self.IU[rows, cols])
+        renewing = day.renew[rows, cols]
+        IU = self.IU[rows, cols]
         if day.has is not None:
-            idle |= day.free_renew[rows, cols] & (W >= day.TIU[rows, cols])
-        return idle
+            renewing = renewing | day.free_renew[rows, cols]
+            IU = np.where(self.joined(day, rows, cols), np.maximum(IU, day.TIU[rows, cols]), IU)
+        return renewing & (W >= IU)
+
+    def joined(self, day: DayAttempts, rows=slice(None), cols=slice(None)) -> np.ndarray:
+        """Today's launches inside the open window, before it ends: free, and part of the stretch
+        that the window's end renews (a long session may still be in use then)."""
+        return day.has[rows, cols] & (day.TS[rows, cols] < self.W[rows, cols])
 
     def adopt(self, day: DayAttempts, mask: np.ndarray) -> None:
-        """Today's launches become the current stretch where `mask` says so."""
-        self.CE = np.where(mask, day.TCE, self.CE)
-        self.IU = np.where(mask, day.TIU, self.IU)
+        """Today's launches join the current stretch where `mask` says so: it stays in use (and
+        open) until the later of the two ends."""
+        self.CE = np.where(mask, np.maximum(self.CE, day.TCE), self.CE)
+        self.IU = np.where(mask, np.maximum(self.IU, day.TIU), self.IU)
 
     def take(self, rows: np.ndarray, grid_rows: np.ndarray) -> SeatBank:
         bank = object.__new__(SeatBank)
@@ -330,23 +338,22 @@ class FastBatch:
         """The balance is below every attempted rate: every attempt of cells (r[i], c[i]) is
         blocked (and a launch right after a lost renewal too)."""
         sb = self.seats
-        W, IU = sb.W[r, c], sb.IU[r, c]
-        ren = today.renew[r, c]
-        counted_ren = ren & (W < IU)
-        CE = np.where(ren, W, sb.CE[r, c])
-        IU = np.where(ren, np.minimum(IU, W), IU)
+        W, IU, CE = sb.W[r, c], sb.IU[r, c], sb.CE[r, c]
+        renewing = today.renew[r, c]
         if today.has is not None:
+            launched, ts = today.has[r, c], today.TS[r, c]
+            # Launched free inside the window before its end: part of the stretch that ends.
+            joined = launched & (ts < W)
+            IU = np.where(joined, np.maximum(IU, today.TIU[r, c]), IU)
             # Launched outside any window (maybe right after a lost renewal): lost for the day.
-            lost_launch = today.has[r, c] & (today.launch[r, c] | ren)
-            fr = today.free_renew[r, c]  # launched free inside a window, renewal lost
-            tiu = today.TIU[r, c]
-            counted_ren |= fr & (W < tiu)
-            CE = np.where(fr, W, CE)
-            IU = np.where(fr, np.minimum(tiu, W), IU)
-            adopt[r, c] &= ~(lost_launch | fr)
+            lost_launch = launched & (today.launch[r, c] | (renewing & (ts >= W)))
+            renewing = renewing | today.free_renew[r, c]
+            adopt[r, c] = False  # every launch among these cells is lost or has joined
         else:
-            lost_launch = np.zeros_like(ren)
-        sb.CE[r, c], sb.IU[r, c] = CE, IU
+            lost_launch = np.zeros_like(renewing)
+        counted_ren = renewing & (W < IU)
+        sb.CE[r, c] = np.where(renewing, W, CE)
+        sb.IU[r, c] = np.where(renewing, np.minimum(IU, W), IU)
         pool = self.plan.seat_pool[c]
         for p, st in enumerate(self.bank.pools):
             mine = pool == p

@@ -35,19 +35,27 @@ class Seat:
 
     def next_attempt(self) -> int | None:
         """Time of the next charge attempt (and set `pending`), or None when nothing is due."""
-        while True:
-            if self.window_end < self.charge_end:
-                self.pending = RENEWAL
-                return self.window_end
-            if self.next >= len(self.sessions):
-                return None
-            start, in_use_end, charge_end = self.sessions[self.next]
-            if self.window_end <= start:
-                self.pending = LAUNCH
-                return start
-            # Launched inside an open window: free; the session becomes the current stretch.
+        self._join_free_launches()
+        if self.window_end < self.charge_end:
+            self.pending = RENEWAL
+            return self.window_end
+        if self.next >= len(self.sessions):
+            return None
+        self.pending = LAUNCH
+        return self.sessions[self.next][0]
+
+    def _join_free_launches(self) -> None:
+        """Sessions launched inside the open window are free: they join the current stretch,
+        which stays in use (and open) until the later of the ends (a long session may still be
+        in use when the next one starts)."""
+        sessions, n = self.sessions, len(self.sessions)
+        while self.next < n and sessions[self.next][0] < self.window_end:
+            _start, in_use_end, charge_end = sessions[self.next]
             self.next += 1
-            self.charge_end, self.in_use_end = charge_end, in_use_end
+            if in_use_end > self.in_use_end:
+                self.in_use_end = in_use_end
+            if charge_end > self.charge_end:
+                self.charge_end = charge_end
 
     def in_use_at(self, t: int) -> bool:
         """Is the product in use (not merely open and idle) at the attempt time t?"""
@@ -57,9 +65,10 @@ class Seat:
         """The attempt at t was charged: a new window opens."""
         self.window_end = t + DAY
         if self.pending == LAUNCH:
-            start, in_use_end, charge_end = self.sessions[self.next]
+            _start, in_use_end, charge_end = self.sessions[self.next]
             self.next += 1
-            self.charge_end, self.in_use_end = charge_end, in_use_end
+            self.charge_end = max(self.charge_end, charge_end)
+            self.in_use_end = max(self.in_use_end, in_use_end)
 
     def blocked(self, t: int) -> None:
         """The attempt at t was blocked: a launch is lost, a running session ends at t."""

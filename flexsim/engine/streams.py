@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAM_PEOPLE = 0  # launches, start times, sessions, left-open flags
+STREAM_PEOPLE = 0  # launches: one uniform per (workday, seat)
 STREAM_VARIATION = 1  # person-to-person spread of days_per_week
 STREAM_HISTORY = 2  # uncertainty of rates fitted from history
+STREAM_START = 3  # start times of the people who launch, per (workday, person) with a launch
+STREAM_SESSION = 4  # session lengths, per launch (where session_hours.sd > 0)
+STREAM_LEFT_OPEN = 5  # left-open flags, per launch (where 0 < left_open < 1)
+STREAM_CLOSE = 6  # start hours on days without a launch that a product left open waits for
 
 
 def stream(seed: int, run: int, stream_id: int) -> np.random.Generator:
