@@ -77,19 +77,17 @@ def year(uses_a: tuple[ProductUse, ...], people: int = 5) -> Scenario:
     )
 
 
-GRIDS = ("launched", "chargeable", "start_grid", "in_use_end_grid", "charge_end_grid")
-
-
-def test_a_history_moves_no_other_seat_and_no_draw_but_the_launch_chance() -> None:
-    """Common random numbers: the history has a stream of its own."""
+def test_a_history_moves_no_launch_uniform_and_no_other_seats_launches() -> None:
+    """Common random numbers: the history has a stream of its own, so every other seat launches
+    on exactly the same days. (Start times and sessions are drawn only for launches, in order, so
+    where this seat launches more often the later draws go to other launches: still independent
+    draws of the same law, which no procurement setting can move.)"""
     plain = Plan(year((ProductUse("Revit", 2.0),)))
     fitted = Plan(year((ProductUse("Revit", 2.0, history=History(20, 50)),)))
     others = np.flatnonzero(plain.person_group[plain.seat_person] == 1)
     for run in range(4):
         a, b = draw_behaviour(plain, 7, run), draw_behaviour(fitted, 7, run)
-        for name in GRIDS:
-            assert np.array_equal(getattr(a, name)[:, others], getattr(b, name)[:, others]), name
-        assert np.array_equal(a.start_grid, b.start_grid)  # start times never depend on the rate
+        assert np.array_equal(a.launched[:, others], b.launched[:, others])
         assert not np.array_equal(a.launched, b.launched)
 
 
