@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from flexsim import __version__
-from flexsim.analysis.stats import event_day_quantile, mean_ci, proportion, summary, wilson
+from flexsim.analysis.stats import event_day_quantile, mean_ci, proportion, rare_summary, summary, wilson
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import choose_engine, collect
@@ -81,10 +81,10 @@ class Results:
             "run_out_date": self.day_quantiles("run_out_day", pool),
             "tokens_purchased": summary(self.column("tokens_purchased", pool)),
             "tokens_consumed": summary(self.column("tokens_consumed", pool)),
-            "tokens_expired": summary(self.column("tokens_expired", pool)),
+            "tokens_expired": rare_summary(self.column("tokens_expired", pool)),
             "tokens_remaining": summary(self.column("tokens_remaining", pool)),
-            "blocked_days": summary(self.column("blocked_days", pool)),
-            "blocked_launches": summary(self.column("blocked_launches", pool)),
+            "blocked_days": rare_summary(self.column("blocked_days", pool)),
+            "blocked_launches": rare_summary(self.column("blocked_launches", pool)),
             "spend": summary(self.column("spend", pool)),
             "launches": summary(self.column("launches", pool)),
             "charges": summary(self.column("charges", pool)),

@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lead_days, else 10)",
     )
     run.add_argument(
-        "--report", metavar="DIR", help="write DIR/report.html (self-contained) and its charts as PNG files"
+        "--report",
+        metavar="DIR",
+        help="write DIR/report.html (self-contained) and its charts as PNG files (needs flexsim[report])",
     )
     run.add_argument(
         "--daily-csv",
@@ -188,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pool whose top-up policy varies (default: the pack's pool, "
         "else the pool of the only reorder rule, else the first pool)",
     )
-    opt.add_argument("--chart", metavar="OUT.png", help="chart of cost and run-out risk by candidate")
+    opt.add_argument(
+        "--chart",
+        metavar="OUT.png",
+        help="chart of cost and run-out risk by candidate (needs flexsim[report])",
+    )
     opt.add_argument(
         "--objective",
         choices=("cost", "service"),
@@ -230,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     adv.add_argument("--sizes", metavar="START:STOP:STEP", help="sizes to try for --lot")
     adv.add_argument(
-        "--chart", metavar="OUT.png", help="chart of days of use per person against the break-even line"
+        "--chart",
+        metavar="OUT.png",
+        help="chart of days of use per person against the break-even line (needs flexsim[report])",
     )
     _raw_csv(adv)
 
@@ -414,7 +422,7 @@ def _history_commands(sub) -> None:
         "--output",
         required=True,
         metavar="USAGE.csv",
-        help="the export to write (.csv, or .xlsx with openpyxl)",
+        help="the export to write (.csv, or .xlsx: needs flexsim[xlsx])",
     )
     syn.add_argument(
         "--style",

@@ -178,7 +178,7 @@ def test_optimize_cli(tmp_path, capsys):
     assert keys <= set(data["recommended"])
     assert [c["tokens"] for c in data["candidates"]] == [7000, 7500, 8000]
     assert all(keys <= set(c) for c in data["candidates"])
-    assert "recommended" in capsys.readouterr().out
+    assert "Recommended (*)" in capsys.readouterr().out
     # Same seed, more workers: the same file.
     out2 = tmp_path / "opt2.json"
     assert (

@@ -17,6 +17,7 @@ import numpy as np
 from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.output.layout import WIDTH, fold
 from flexsim.output.progress import Progress
 from flexsim.scenario.model import Scenario
 
@@ -250,6 +251,36 @@ def _waste(
     }
 
 
+_FIGURES = f"{'days/yr':>7} {'P10-P90':>7} {'Flex USD':>8} {'subscr.':>7} {'P(sub)':>6}  advice"
+
+
+def _figures(p: dict) -> str:
+    d, f = p["days_per_year"], p["flex_cost_per_year"]
+    sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
+    prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
+    spread = f"{d['p10']:.0f}-{d['p90']:.0f}"
+    return f"{d['mean']:>7.0f} {spread:>7} {f['mean']:>8,.0f} {sub:>7} {prob:>6}  {p['recommendation']}"
+
+
+def _people_lines(rows: list[dict]) -> list[str]:
+    """One line per person-product when the names fit in 80 columns; otherwise each person's
+    name on a line of its own (never cut short) with their products under it."""
+    w = max([len(p["person"]) for p in rows] + [6])
+    wp = max([len(p["product"]) for p in rows] + [7])
+    if 2 + w + 1 + wp + 1 + len(_FIGURES) <= WIDTH:
+        head = f"  {'person':<{w}} {'product':<{wp}} {_FIGURES}"
+        return [head] + [f"  {p['person']:<{w}} {p['product']:<{wp}} {_figures(p)}" for p in rows]
+    wp = max(wp, len("person / product"))
+    lines = [f"  {'person / product':<{wp + 2}} {_FIGURES}"]
+    order = {}  # persons in the order of their first (best) row, their products under them
+    for p in rows:
+        order.setdefault(p["person"], []).append(p)
+    for person, products in order.items():
+        lines.append(f"  {person}")
+        lines += [f"    {p['product']:<{wp}} {_figures(p)}" for p in products]
+    return lines
+
+
 def table_text(data: dict) -> str:
     """People sorted by the expected saving of a subscription, then the plan."""
     rows = sorted(
@@ -262,27 +293,15 @@ def table_text(data: dict) -> str:
             )
         ),
     )
-    w = max([len(p["person"]) for p in rows] + [6])
-    wp = max([len(p["product"]) for p in rows] + [7])
     lines = [
         *textwrap.wrap(
             f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
             f"(a token valued at ${data['token_price']:.2f}; P10-P90: the middle 80% of runs)",
-            80,
+            WIDTH,
         ),
         "",
-        f"  {'person':<{w}} {'product':<{wp}} {'days/yr':>7} {'P10-P90':>9} {'Flex USD':>8} "
-        f"{'subscr.':>7} {'P(sub)':>6}  advice",
+        *_people_lines(rows),
     ]
-    for p in rows:
-        d, f = p["days_per_year"], p["flex_cost_per_year"]
-        sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
-        prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
-        spread = f"{d['p10']:.0f}-{d['p90']:.0f}"
-        lines.append(
-            f"  {p['person']:<{w}} {p['product']:<{wp}} {d['mean']:>7.0f} {spread:>9} "
-            f"{f['mean']:>8,.0f} {sub:>7} {prob:>6}  {p['recommendation']}"
-        )
     plan = data["plan"]
     lines.append("")
     moved = plan["move_to_subscription"]
@@ -293,14 +312,17 @@ def table_text(data: dict) -> str:
                 "block, so everyone stays on Flex. Add the annual price you would pay per product "
                 "(e.g. `subscriptions: {Revit: 2985, AutoCAD: 2030}`; flexsim calibrate writes "
                 "list prices to check against your quote) and run advise again.",
-                80,
+                WIDTH,
             )
         )
     elif moved:
-        lines.append(
+        lines += textwrap.wrap(
             f"Plan: move {len(moved)} person-product(s) to subscriptions: "
             + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
-            + (" ..." if len(moved) > 8 else "")
+            + (" ..." if len(moved) > 8 else ""),
+            WIDTH,
+            subsequent_indent="  ",
+            break_on_hyphens=False,
         )
     else:
         lines.append("Plan: nobody is better off on a subscription.")
@@ -337,7 +359,7 @@ def table_text(data: dict) -> str:
             f"{len(rare)} person-product(s): a subscription was cheaper in none of the "
             "runs, so Flex is right for them."
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(lines)) + "\n"
 
 
 CSV_COLUMNS = (

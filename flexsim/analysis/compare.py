@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from flexsim.analysis.optimize import paired
-from flexsim.analysis.stats import proportion, summary
+from flexsim.analysis.stats import nonnegative_mean_interval, proportion, summary
 from flexsim.api import Results, simulate
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.output.layout import WIDTH, fold
 from flexsim.scenario.model import Scenario
 
 __all__ = [
@@ -134,6 +135,8 @@ def _per_run(results: Results, pools: list[str], blocked_day: float) -> dict:
 def _describe(cols: dict) -> dict:
     """SUMMARY of each measure and the run-out probability with its Wilson interval."""
     desc = {key: summary(cols[key]) for key, _, _ in MEASURES}
+    for key, _, _ in MEASURES:  # all measures are >= 0: an interval that holds when they are rare
+        desc[key]["mean_ci95"] = list(nonnegative_mean_interval(cols[key]))
     desc["run_out_probability"] = proportion(int(cols["run_out"].sum()), len(cols["run_out"]))
     return desc
 
@@ -286,17 +289,36 @@ def _points(value: float) -> str:
 
 
 def _ci(lo: float | None, hi: float | None, fmt: Callable[[float], str]) -> str:
-    return "" if lo is None or hi is None else f"{fmt(lo)} to {fmt(hi)}"
+    """'a to b'; 'the same in every run' when nothing varies (0 in every run included)."""
+    if lo is None:
+        return ""
+    return SAME if hi is None or lo == hi else f"{fmt(lo)} to {fmt(hi)}"
+
+
+SAME = "the same in every run"
 
 
 def _columns(title_rows: list[tuple[str, list[str]]], heads: list[str]) -> list[str]:
-    """Lay out rows of (label, cells) under column headings, right-aligned."""
+    """Lay out rows of (label, cells) under column headings, right-aligned; when the columns
+    would not fit 80 columns, one line per scenario under each measure instead."""
     w_label = max(len(r[0]) for r in title_rows)
     widths = [max(len(h), *(len(r[1][i]) for r in title_rows)) for i, h in enumerate(heads)]
-    lines = ["  " + " " * w_label + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True))]
-    for label, cells in title_rows:
-        line = f"  {label:<{w_label}}" + "".join(f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True))
-        lines.append(line.rstrip())
+    if 2 + w_label + sum(2 + w for w in widths) <= WIDTH:
+        lines = ["  " + " " * w_label + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True))]
+        for label, cells in title_rows:
+            line = f"  {label:<{w_label}}" + "".join(
+                f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True)
+            )
+            lines.append(line.rstrip())
+        return lines
+    w_head = max(len(h) for h in heads)
+    w_mean = max(len(c) for label, cells in title_rows[::2] for c in cells)
+    lines = []
+    for (label, means), (_, cis) in zip(title_rows[::2], title_rows[1::2], strict=True):
+        lines.append(f"  {label}")
+        for head, mean, ci in zip(heads, means, cis, strict=True):
+            ci = f"  ({ci})" if ci == SAME else f"  (95% CI {ci})" if ci else ""
+            lines.append(f"    {head:<{w_head}}  {mean:>{w_mean}}{ci}")
     return lines
 
 
@@ -330,7 +352,7 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
             (
                 label,
                 _num(d["mean"], unit, True),
-                _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)),
+                _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)).replace(SAME, "none in any run"),
                 d["significant"],
             )
         )
@@ -338,14 +360,11 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
     lo, hi = (_points(v)[: -len(" pts")] for v in d["ci95"])
     rows.append((run_out_title, _points(d["mean"]), f"{lo} to {hi} pts", d["significant"]))
     w_label = max(len(r[0]) for r in rows)
-    w_mean = max(len(r[1]) for r in rows)
-    w_ci = max(len(r[2]) for r in rows) + len("(95% CI )")
-    out = []
+    w_mean = max(len("difference"), *(len(r[1]) for r in rows))
+    w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
+    out = [f"{indent}{'':<{w_label}}  {'difference':>{w_mean}}  {'95% CI':>{w_ci}}  significant"]
     for label, mean, ci, sig in rows:
-        verdict = "significant" if sig else "not significant"
-        out.append(
-            f"{indent}{label:<{w_label}}  {mean:>{w_mean}}  {'(95% CI ' + ci + ')':<{w_ci}}  {verdict}"
-        )
+        out.append(f"{indent}{label:<{w_label}}  {mean:>{w_mean}}  {ci:>{w_ci}}  {'yes' if sig else 'no'}")
     return out
 
 
@@ -384,7 +403,7 @@ def table_text(result: dict) -> str:
         lines += [
             "",
             f"{diff['label']} minus {diff['against']}, run by run on the same runs "
-            f"(mean difference, 95% CI):",
+            f"(the mean difference and its 95% CI):",
         ]
         lines += _difference_lines(
             diff["total"], "  ", "P(a pool runs out)" if len(pools) > 1 else "P(run out)"
@@ -397,4 +416,4 @@ def table_text(result: dict) -> str:
             for pool in pools:
                 lines += [f"  Pool {pool}:"]
                 lines += _difference_lines(diff["pools"][pool], "    ")
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(lines)) + "\n"

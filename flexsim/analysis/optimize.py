@@ -14,6 +14,7 @@ from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
 from flexsim.engine.sweep import SizeSweep
+from flexsim.output.layout import fold
 from flexsim.scenario.hints import name_hint
 from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
@@ -376,51 +377,61 @@ def to_json(
 
 
 def table_text(data: dict) -> str:
+    """The candidates as a table that fits 80 columns (the recommended one marked *), then the
+    recommendation and how it compares with its neighbours, in words."""
     rec = data["recommended"]
     cands = data["candidates"]
     policies = any("reorder_tokens" in c for c in cands)
+    sizes = cands[0]["tokens"] is not None
+    prices = {c["price"] for c in cands} if sizes else set()
+    heads = (["tokens"] if sizes else []) + (["USD/tok"] if len(prices) > 1 else [])
+    heads += ["below", "top-up"] if policies else []
     rows = []
     for c in cands:
         lo, hi = c["cost_ci95"]
-        ci = "" if lo is None else f"({lo:,.0f} to {hi:,.0f})"
-        first = [] if c["tokens"] is None else [f"{c['tokens']:,}", f"{c['price']:.2f}"]
+        cost = f"{c['expected_cost']:,.0f}"
+        if lo is not None:
+            cost += " (the same in every run)" if lo == hi else f" ({lo:,.0f} to {hi:,.0f})"
+        first = ([f"{c['tokens']:,}"] if sizes else []) + ([f"{c['price']:.2f}"] if len(prices) > 1 else [])
         if policies:
             first += [str(c["reorder_below"]), f"{c['reorder_tokens']:,}"]
-        rows.append((first, f"{c['expected_cost']:,.0f}", ci, c["candidate"] == rec["candidate"]))
-    heads = ([] if cands[0]["tokens"] is None else ["tokens", "USD/token"]) + (
-        ["top up below", "top-up tokens"] if policies else []
-    )
+        rows.append((first, cost, c["candidate"] == rec["candidate"]))
     widths = [max(len(h), *(len(r[0][k]) for r in rows)) for k, h in enumerate(heads)]
-    w_cost = max(len("expected cost"), *(len(r[1]) for r in rows))
-    w_ci = max(len("95% CI"), *(len(r[2]) for r in rows))
+    w_cost = max(len("expected cost USD (95% CI)"), *(len(r[1]) for r in rows))
     what = f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy"
+    if len(prices) == 1:
+        what += f" at {next(iter(prices)):.2f} USD a token"
     noun = "candidate" if len(cands) == 1 else "candidates"
-    lines = [
-        f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
-        f"(the same runs for every candidate), seed {data['seed']}",
-        "",
-    ]
+    lines = fold(
+        [
+            f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
+            f"(the same runs for every candidate), seed {data['seed']}",
+            "",
+        ]
+    )
     head = " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
     lines.append(
-        f"  {head}  {'expected cost':>{w_cost}} {'95% CI':<{w_ci}} {'P(run out)':>10} "
-        f"{'expired':>9} {'blocked days':>12}"
+        f"  {head}  {'expected cost USD (95% CI)':<{w_cost}} {'P(out)':>6} {'expired':>7} {'blocked':>7}"
     )
-    for (first, cost, ci, is_rec), c in zip(rows, cands, strict=True):
+    for (first, cost, is_rec), c in zip(rows, cands, strict=True):
         cells = " ".join(f"{v:>{w}}" for v, w in zip(first, widths, strict=True))
-        mark = "  <- recommended" if is_rec else ""
         lines.append(
-            f"  {cells}  {cost:>{w_cost}} {ci:<{w_ci}} {c['run_out_probability']:>10.1%} "
-            f"{c['expected_expired']:>9,.0f} {c['expected_blocked_days']:>12,.1f}{mark}"
+            f"{'*' if is_rec else ' '} {cells}  {cost:<{w_cost}} {c['run_out_probability']:>6.1%} "
+            f"{c['expected_expired']:>7,.0f} {c['expected_blocked_days']:>7,.1f}"
         )
+    lines.append(
+        "  (P(out): run-out probability; expired: tokens expired; blocked: blocked person-product-days;"
+        " means per run)"
+    )
     lines.append("")
     if data["objective"] == "cost":
         lines.append(
-            f"Recommended: {rec['candidate']}, the lowest expected total cost (purchases + blocked days)."
+            f"Recommended (*): {rec['candidate']}, the lowest expected total cost (purchases + blocked days)."
         )
     elif rec["meets_limit"]:
         rule = "the cheapest candidate" if policies else "the smallest size"
         lines.append(
-            f"Recommended: {rec['candidate']}, {rule} whose run-out probability is within "
+            f"Recommended (*): {rec['candidate']}, {rule} whose run-out probability is within "
             f"{data['max_run_out']:.1%} with 95% confidence."
         )
     else:
@@ -444,4 +455,4 @@ def table_text(data: dict) -> str:
             f"  vs {comp['candidate']}: cost difference {d['mean']:+,.0f} USD "
             f"(95% CI {d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f}), {verdict}"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(lines)) + "\n"

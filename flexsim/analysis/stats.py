@@ -275,6 +275,33 @@ def count_mean_interval(values, level: float = 0.95) -> tuple[float, float] | tu
     return (p_lo * m_lo, p_hi * m_hi)
 
 
+def nonnegative_mean_interval(values) -> tuple[float, float] | tuple[None, None]:
+    """The 95% interval of the mean of a figure that is never negative, as every output shows it:
+    the rare-figure interval when fewer than half the runs are above 0 (`count_mean_interval`),
+    otherwise Student's t, never below 0."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) >= 2 and float(x.min()) < float(x.max()) and (x > 0).mean() >= 0.5:
+        lo, hi = mean_ci(x)
+        return (max(lo, 0.0), hi)
+    return count_mean_interval(x)
+
+
+def rare_detail(values) -> dict:
+    """What the JSON says of a figure that may be rare: in how many runs it was above zero, the
+    exact 95% interval of that share, and an interval of the mean that holds when it is rare
+    (`count_mean_interval`; its upper end is null when the figure was 0 in every run)."""
+    x = np.asarray(values, dtype=np.float64)
+    k = int((x > 0).sum())
+    lo, hi = nonnegative_mean_interval(x)
+    share = list(clopper_pearson(k, len(x))) if len(x) else [None, None]
+    return {"runs_above_zero": k, "share_above_zero_ci95": share, "mean_interval95": [lo, hi]}
+
+
+def rare_summary(values) -> dict:
+    """SUMMARY plus `rare` (see `rare_detail`), for figures that are often 0 in every run."""
+    return {**summary(values), "rare": rare_detail(values)}
+
+
 def rare_share(values, level: float = 0.95) -> float:
     """Upper 95% bound of the share of runs in which a figure is above 0 (exact)."""
     x = np.asarray(values)
