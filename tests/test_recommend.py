@@ -118,3 +118,24 @@ def test_run_json_and_text_carry_the_recommendation(tmp_path, capsys):
     assert advice["action"] == "top-up" and data["recommendation"]["target"] == 0.05
     assert "What to do:" in text and f"Top up {advice['topup']['tokens']:,} tokens" in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("name", ["two-teams", "small-studio", "start-small", "one-big-bundle"])
+def test_the_advice_never_contradicts_its_cost_line(name):
+    """Within the target, a top-up is advised only if it costs less in all than the blocked days
+    it saves; every interval it prints is of a figure that can't be negative, so never below 0."""
+    from pathlib import Path
+
+    from flexsim import load
+    from flexsim.analysis.recommend import advice_paragraphs
+
+    results = simulate(load(Path(__file__).parents[1] / "flexsim" / "examples" / f"{name}.yaml"), runs=200)
+    for advice in recommend(results).pools:
+        least = advice.least_cost
+        if advice.action == "top-up" and advice.now.within_target and least is not None:
+            assert least.tokens != 0, advice
+        for option in [advice.now, *advice.tried]:
+            for interval in (option.blocked_days, option.expired, option.total_cost):
+                assert interval is None or interval.low is None or interval.low >= 0
+        text = " ".join(advice_paragraphs(advice))
+        assert "CI -" not in text

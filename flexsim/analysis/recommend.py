@@ -29,9 +29,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from flexsim.analysis.stats import (
-    count_mean_interval,
-    mean_ci,
     most_within,
+    nonnegative_mean_interval,
     runs_for_confidence,
     wilson,
     within_limit,
@@ -144,7 +143,9 @@ def _sweep(plan: Plan, seed: int, runs: list[int], slot: int, sizes: list[int], 
 
 
 def _interval(values: np.ndarray) -> Interval:
-    lo, hi = mean_ci(values)
+    """Mean of a figure that is never negative (a cost, expired tokens), with its 95% interval:
+    one that holds when the figure is rare and never goes below 0."""
+    lo, hi = nonnegative_mean_interval(values)
     return Interval(float(values.mean()), lo, hi)
 
 
@@ -154,7 +155,7 @@ def _option(
     n = len(a["ran_out"])
     k = int(a["ran_out"].sum())
     lo, hi = wilson(k, n)
-    b_lo, b_hi = count_mean_interval(a["blocked"])
+    b_lo, b_hi = nonnegative_mean_interval(a["blocked"])
     total = None
     if blocked_day is not None:
         total = _interval(a["spend"] + blocked_day * a["blocked"])
@@ -363,6 +364,18 @@ def _advise_pool(
         least_cost=least,
         expiring=expiring,
     )
+    if not risky and least is not None and least.tokens == 0:
+        # Within the target, and the blocked days cost less than any top-up tried: recommending
+        # one would contradict the cost line, so the advice is to leave the pool as it is.
+        return PoolAdvice(
+            action="none",
+            reason=(
+                f"the run-out risk is within the {target:.0%} target with 95% confidence, and "
+                "the blocked days cost less than any top-up tried"
+            ),
+            **fields_,
+            **common,
+        )
     if not ok:
         return PoolAdvice(
             action="not-found",
@@ -397,6 +410,14 @@ def advice_paragraphs(advice: PoolAdvice) -> list[str]:
             f"Nothing needed: the run-out risk, {_pct(a.now.run_out)}, is within the {a.target:.0%} "
             "target with 95% confidence."
         )
+        lc = a.least_cost
+        if lc is not None and lc.total_cost is not None:
+            words.append(
+                f"The {_mean_words(a.now.blocked_days)} blocked person-product-days expected (in "
+                "the runs that run short) cost less than any top-up tried: the least expected total "
+                f"cost (purchases + blocked days) is with no top-up, USD {lc.total_cost.value:,.0f} "
+                f"(95% CI {lc.total_cost.low:,.0f} to {lc.total_cost.high:,.0f})."
+            )
         words.extend(_expiry_words(a))
     elif a.action == "more-runs":
         words.append(
