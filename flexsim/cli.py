@@ -580,9 +580,10 @@ def cmd_run(args) -> int:
         from flexsim.output.data import daily_csv_text
 
         data = forecast(results)
-        from flexsim.output.text import report_words
+        from flexsim.output.text import pack_words, report_words
 
         data["words"] = report_words(results, recommendation)
+        data["pack_words"] = pack_words(results)
         if recommendation is not None:
             data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:

@@ -161,7 +161,8 @@ def advise_chart_png(data: dict) -> bytes:
             ax.axhline(even, color="black", ls="--", lw=1, label=f"break-even: {even:.0f} days a year")
         ax.set_title(product, fontsize=10)
         ax.set_ylabel("days of use per year")
-        ax.set_ylim(bottom=0)
+        top = max([p["days_per_year"]["p90"] for p in rows] + [even or 0, 1])
+        ax.set_ylim(0, top * 1.08)  # every P90 bar and the break-even line inside
         if len(rows) <= 60:
             ax.set_xticks(
                 xs, [p["person"] for p in rows], rotation=70, ha="right", fontsize=6 if len(rows) > 30 else 8

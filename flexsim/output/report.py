@@ -27,7 +27,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f5f5f7}
 padding:.7rem 1rem;min-width:220px;flex:1}.card .big{font-size:1.5rem;font-weight:600}
 .card .lab{color:#555;font-size:.85rem}.card .big.dates{font-size:1.05rem}
 td.t,th.t{text-align:left}td{white-space:nowrap}
-table.kv td{text-align:left;white-space:normal}.card .err{color:#666;font-size:.8rem}
+table.kv td{text-align:left;white-space:normal}td.w{white-space:normal;min-width:9rem}.card .err{color:#666;font-size:.8rem}
 .plain{font-size:1.05rem;background:#f5f8ff;border-left:4px solid #2f6fdf;padding:.5rem .8rem}
 .todo{background:#f3fbf5;border-left:4px solid #0a7d32;padding:.4rem .8rem;margin:.3rem 0}
 .bad{color:#b00020}.ok{color:#0a7d32}.note{color:#555;font-size:.85rem}
@@ -108,7 +108,16 @@ def _spread(s: dict, p10, p90, fmt) -> str:
     return f"{_pm(s, fmt)} (95% CI of the mean); {spread}"
 
 
-def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None) -> str:
+SUMMARY_ROWS = {  # figure -> its row in the terminal summary
+    "spend": "Spend in the horizon (USD)",
+    "blocked_days": "Blocked person-product-days",
+    "tokens_expired": "Tokens expired",
+    "tokens_consumed": "Tokens consumed",
+    "tokens_remaining": "Tokens left at the end",
+}
+
+
+def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None, start: str | None = None) -> str:
     key = f"pools/{pool}"
     prob = s["run_out_probability_detail"]
     lo, hi = prob["ci95"]
@@ -157,8 +166,8 @@ def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None) -> s
         mean = s[name]["mean"]
         p10, p90 = s["p10_p90"][name]
         err = _spread(s[name], p10, p90, fmt)
-        if words and name == "blocked_days":
-            err = dict(words["rows"])["Blocked person-product-days"]
+        if words:  # the terminal's words for the same figure (its first line: notes follow)
+            err = dict(words["rows"])[SUMMARY_ROWS[name]].split("\n")[0]
         note = ""
         if words and name == "tokens_remaining":
             note = escape(
@@ -168,7 +177,7 @@ def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None) -> s
                 )
             )
         cards.append(_card(label, _tag(f"{key}/{name}/mean", mean, fmt(mean)), err, note))
-    plain = in_plain_words(pool, s, runs)
+    plain = in_plain_words(pool, s, runs, start)
     if words and words["headline"]:
         plain += " " + words["headline"]
     todo = ""
@@ -182,7 +191,7 @@ def _pool_section(pool: str, s: dict, runs: int, words: dict | None = None) -> s
     )
 
 
-def in_plain_words(pool: str, s: dict, runs: int) -> str:
+def in_plain_words(pool: str, s: dict, runs: int, start: str | None = None) -> str:
     """The pool's headline answers as two or three sentences."""
     prob = s["run_out_probability_detail"]
     lo, hi = prob["ci95"]
@@ -207,33 +216,39 @@ def in_plain_words(pool: str, s: dict, runs: int) -> str:
         f"{_fmt_usd(s['spend']['mean'])} of purchases in the horizon."
     )
     a = s["alert_date"]
-    if s["alert_probability"] > 0:
+    if s["alert_probability"] > 0 and a["p90"] is not None and a["p90"] == start:
+        words += " The balance is below the low-balance alert level from the first day."
+    elif s["alert_probability"] > 0:
         words += f" The low-balance alert fires in {_fmt_pct(s['alert_probability'])} of runs"
         words += f", by {a['p50']} in half of them." if a["p50"] else "."
     return words
 
 
-def _packs_table(lots: list[dict]) -> str:
+def _packs_table(lots: list[dict], words: dict[str, dict[str, str]] | None = None) -> str:
+    """One row per pack; used and expired in the terminal's words (an interval that holds when
+    expiry is rare, no "±" where nothing varies)."""
     rows = []
     for i, lot in enumerate(lots):
         e, used, usd = lot["expired"], lot["consumed"]["mean"], lot["expired_usd"]["mean"]
+        said = (words or {}).get(lot["name"])
+        used_text = said["consumed"] if said else _pm(lot["consumed"])
+        expired_text = said["expired"] if said else _pm(e)
+        held = "<br><small>held at start (sunk)</small>" if lot["held_at_start"] else ""
         rows.append(
-            f"<tr><td>{escape(lot['name'])}</td><td class='t'>{escape(lot['pool'])}</td>"
+            f"<tr><td>{escape(lot['name'])}{held}</td><td class='t'>{escape(lot['pool'])}</td>"
             f"<td>{lot['tokens']:,}</td><td>{escape(lot['date'] or '')}</td>"
             f"<td>{escape(lot['expires'] or '')}</td>"
-            f"<td>{_tag(f'lots/{i}/consumed/mean', used, _fmt_int(used))} {_pm(lot['consumed'])}"
-            f"<br><small>P10-P90 {_fmt_int(lot['consumed_p10'])} to "
-            f"{_fmt_int(lot['consumed_p90'])}</small></td>"
-            f"<td>{_tag(f'lots/{i}/expired/mean', e['mean'], _fmt_int(e['mean']))} {_pm(e)}</td>"
-            f"<td>{_fmt_int(lot['expired_p10'])} to {_fmt_int(lot['expired_p90'])}</td>"
+            f"<td class='w'>{_tag(f'lots/{i}/consumed/mean', used, _fmt_int(used))}"
+            f"<br><small>{escape(used_text)}</small></td>"
+            f"<td class='w'>{_tag(f'lots/{i}/expired/mean', e['mean'], _fmt_int(e['mean']))}"
+            f"<br><small>{escape(expired_text)}</small></td>"
             f"<td>{_tag(f'lots/{i}/expired_usd/mean', usd, _fmt_usd(usd))}</td>"
-            f"<td>{_fmt_int(max(0.0, lot['tokens'] - used - e['mean']))}</td>"
-            f"<td>{'held at start (sunk)' if lot['held_at_start'] else ''}</td></tr>"
+            f"<td>{_fmt_int(max(0.0, lot['tokens'] - used - e['mean']))}</td></tr>"
         )
     return (
         "<table><tr><th>Pack</th><th class='t'>Pool</th><th>Tokens</th><th>Bought</th><th>Expires</th>"
-        "<th>Used (mean ± 95% CI)</th><th>Expire unused (mean ± 95% CI)</th><th>P10 to P90</th>"
-        "<th>Waste (USD)</th><th>Left at the end (mean)</th><th></th></tr>" + "".join(rows) + "</table>"
+        "<th>Used (mean, 95% CI, P10-P90)</th><th>Expire unused (mean, 95% CI, P10-P90)</th>"
+        "<th>Waste (USD)</th><th>Left at the end (mean)</th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -284,7 +299,9 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
     """The whole page as one string."""
     runs = data["runs"]
     words = data.get("words", {})
-    pools = "".join(_pool_section(pool, s, runs, words.get(pool)) for pool, s in data["pools"].items())
+    pools = "".join(
+        _pool_section(pool, s, runs, words.get(pool), data["start"]) for pool, s in data["pools"].items()
+    )
     figures = "".join(
         f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(png).decode()}"><figcaption><b>{escape(name)}</b>: '
@@ -350,7 +367,7 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
 <h2>Headline answers</h2>
 {pools}
 <h3>Packs: what expires unused</h3>
-{_packs_table(data["lots"])}
+{_packs_table(data["lots"], data.get("pack_words"))}
 {breakdowns}
 <h2>Charts</h2>
 {figures}

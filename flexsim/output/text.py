@@ -360,3 +360,13 @@ def report_words(results: Results, recommendation: Recommendation | None) -> dic
             "in_topups": in_topups(results, p),
         }
     return out
+
+
+def pack_words(results: Results) -> dict[str, dict[str, str]]:
+    """Per pack (by name), its tokens used and expired in the summary's words."""
+    out = {}
+    for lot in results.plan.lots:
+        used = np.array([r.lot_consumed[lot.slot] for r in results.records])
+        expired = np.array([r.lot_expired[lot.slot] for r in results.records])
+        out[lot.name] = {"consumed": mean_text(used), "expired": mean_text(expired)}
+    return out
