@@ -27,7 +27,8 @@ th:first-child,td:first-child{text-align:left}th{background:#f5f5f7}
 padding:.7rem 1rem;min-width:220px;flex:1}.card .big{font-size:1.5rem;font-weight:600}
 .card .lab{color:#555;font-size:.85rem}.card .big.dates{font-size:1.05rem}
 td.t,th.t{text-align:left}td{white-space:nowrap}
-table.kv td{text-align:left;white-space:normal}td.w{white-space:normal;min-width:9rem}.card .err{color:#666;font-size:.8rem}
+table.kv td{text-align:left;white-space:normal}td.w{white-space:normal;min-width:9rem}
+.card .err{color:#666;font-size:.8rem}
 .plain{font-size:1.05rem;background:#f5f8ff;border-left:4px solid #2f6fdf;padding:.5rem .8rem}
 .todo{background:#f3fbf5;border-left:4px solid #0a7d32;padding:.4rem .8rem;margin:.3rem 0}
 .bad{color:#b00020}.ok{color:#0a7d32}.note{color:#555;font-size:.85rem}
