@@ -21,6 +21,7 @@ from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.history.calibrate import CalibrationError, calibrate
 from flexsim.history.usage_export import Usage
+from flexsim.output.layout import fold
 from flexsim.output.progress import Progress, Tick
 from flexsim.scenario.loader import parse_scenario
 from flexsim.scenario.model import Lot, one_year_after
@@ -225,15 +226,16 @@ def backtest_text(source: str, data: dict) -> str:
             f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
             "could know them.",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(lines)) + "\n"
 
 
 def folds_title(source: str, folds: int, runs: int, seed: int, horizon: int | None) -> str:
     ahead = f"the next {horizon} days" if horizon else "the rest of the file"
-    return (
+    title = (
         f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
-        f"each, seed {seed}\n"
+        f"each, seed {seed}"
     )
+    return "\n".join(fold([title])) + "\n"
 
 
 def folds_text(source: str, data: dict, table: bool = True) -> str:
@@ -259,4 +261,4 @@ def folds_text(source: str, data: dict, table: bool = True) -> str:
             "The folds overlap (each forecasts to the end of the file), so they are not "
             "independent: the interval is optimistic."
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(lines)) + "\n"
