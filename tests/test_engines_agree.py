@@ -141,12 +141,14 @@ def test_engines_agree_day_by_day(scenario, seed):
         assert_same(a, b, plan, "tracked simpy vs tracked fast")
         assert np.array_equal(a.daily_balance, b.daily_balance)
         assert np.array_equal(a.daily_consumed, b.daily_consumed)
+        assert np.array_equal(a.daily_topups, b.daily_topups)
         assert np.array_equal(a.month_product_tokens, b.month_product_tokens)
         assert np.array_equal(a.counters, c.counters), "tracking changed the results"
         assert a.daily_balance.shape == (plan.n_pools, plan.days)
         for p in range(plan.n_pools):
             assert a.daily_balance[p, -1] == a.get("tokens_remaining", p)
             assert a.daily_consumed[p].sum() == a.get("tokens_consumed", p)
+            assert a.daily_topups[p].sum() == a.get("topups", p)
             assert (a.daily_balance[p] >= 0).all()
         assert a.month_product_tokens.sum() == a.seat_tokens.sum() == b.seat_tokens.sum()
         assert a.month_product_tokens.sum() == sum(a.get("tokens_consumed", p) for p in range(plan.n_pools))

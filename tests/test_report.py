@@ -359,3 +359,13 @@ def test_monthly_burn_intervals_are_the_t_intervals_of_the_runs():
         lo, hi = mean_ci(per_run[:, m])
         assert mean[m] == pytest.approx(per_run[:, m].mean())
         assert half[m] == pytest.approx((hi - lo) / 2, rel=1e-6, abs=1e-9)
+
+
+def test_top_up_arrivals_on_the_balance_chart_add_up_to_the_top_ups_received():
+    """The weekly bars of the balance chart are the mean top-ups received per run, day by day."""
+    from flexsim.analysis.forecast import daily_series
+
+    results = simulate(load(ROOT / "scenarios" / "start-small.yaml"), runs=60, track=True)
+    per_day = np.array(daily_series(results)["main"]["topups_mean"])
+    assert per_day.sum() == pytest.approx(results.column("topups", "main").mean())
+    assert per_day[:30].sum() == 0  # the first pack lasts beyond a month: nothing is ordered yet

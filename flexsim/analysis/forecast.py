@@ -62,6 +62,7 @@ def daily_series(results: Results) -> dict[str, dict]:
             "balance_mean": mean[p].tolist(),
             **{f"balance_{k}": v[p].tolist() for k, v in qs.items()},
             "consumed_mean": consumed[p].tolist(),
+            "topups_mean": (tracked.topups[p] / max(tracked.n, 1)).tolist(),
             "alert_level": _scheduled_alert_level(results, p),
             "resolution": float(balance.resolution[p].max()),
         }

@@ -529,6 +529,7 @@ class DayTracker:
         n, P, D = len(batch.runs), plan.n_pools, plan.days
         self.balance = np.zeros((n, P, D), np.int64)
         self.consumed = np.zeros((n, P, D), np.int64)  # cumulative until `attach`
+        self.topups = np.zeros((n, P, D), np.int32)  # top-ups received, cumulative until `attach`
         months = plan.day_month
         self.month_end = np.append(months[1:] != months[:-1], True)  # last day of each month
         self.product_tokens = np.zeros((n, len(plan.month_labels), len(plan.products)), np.int64)
@@ -546,17 +547,20 @@ class DayTracker:
             for p, st in enumerate(bank.pools):
                 self.balance[ids, p, day] = st.balance
                 self.consumed[ids, p, day] = st.consumed_total
+                self.topups[ids, p, day] = st.topups
             if self.month_end[day]:
                 self.product_tokens[ids, month] = charges.astype(np.int64) @ self.product_onehot
 
     def attach(self, records: list[RunRecord]) -> None:
         """Give each record its figures (per day and per month, not cumulative)."""
         daily = np.diff(self.consumed, axis=2, prepend=0)
+        arrived = np.diff(self.topups, axis=2, prepend=0)
         monthly = np.diff(self.product_tokens, axis=1, prepend=0)
         charges = self.batch.seat_charges_by_id()
         for i, record in enumerate(records):
             record.daily_balance = self.balance[i]
             record.daily_consumed = daily[i]
+            record.daily_topups = arrived[i]
             record.month_product_tokens = monthly[i]
             if record.seat_tokens is None:
                 record.seat_tokens = charges[i].astype(np.int64) * self.batch.plan.seat_rate

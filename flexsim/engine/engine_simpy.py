@@ -128,18 +128,21 @@ def finish_record(
 
 
 class _DayNotes:
-    """End-of-day balance and consumption per pool, and tokens per month and product (reports)."""
+    """End-of-day balance, consumption and top-ups received per pool, and tokens per month and
+    product (reports)."""
 
     def __init__(self, plan: Plan, ledgers: list[PoolLedger]):
         self.plan, self.ledgers = plan, ledgers
         self.balance = np.zeros((plan.n_pools, plan.days), np.int64)
         self.consumed = np.zeros((plan.n_pools, plan.days), np.int64)
+        self.topups = np.zeros((plan.n_pools, plan.days), np.int32)  # received, cumulative
         self.product_tokens = np.zeros((len(plan.month_labels), len(plan.products)), np.int64)
 
     def note(self, day: int) -> None:
         for p, ledger in enumerate(self.ledgers):
             self.balance[p, day] = ledger.balance
             self.consumed[p, day] = ledger.consumed
+            self.topups[p, day] = ledger.topups_received
 
     def charged(self, seat: int, t: int, rate: int) -> None:
         day = min(t // DAY, self.plan.days - 1)  # a charge at the final instant: the last day
@@ -148,6 +151,7 @@ class _DayNotes:
     def attach(self, record: RunRecord) -> None:
         record.daily_balance = self.balance
         record.daily_consumed = np.diff(self.consumed, axis=1, prepend=0)
+        record.daily_topups = np.diff(self.topups, axis=1, prepend=0)
         record.month_product_tokens = self.product_tokens
 
 

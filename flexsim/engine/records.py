@@ -27,7 +27,7 @@ DETAILS = ("seat_tokens", "seat_idle_tokens", "seat_days", "seat_month_days", "p
 
 # Day-by-day figures, kept when a report is asked for (folded into running totals as soon as
 # a run arrives, so they never pile up over thousands of runs).
-TRACKS = ("daily_balance", "daily_consumed", "month_product_tokens")
+TRACKS = ("daily_balance", "daily_consumed", "daily_topups", "month_product_tokens")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class RunRecord:
     # Tracked when asked for (reports):
     daily_balance: np.ndarray | None = field(default=None, repr=False)  # (pools, days) end of day
     daily_consumed: np.ndarray | None = field(default=None, repr=False)  # (pools, days)
+    daily_topups: np.ndarray | None = field(default=None, repr=False)  # (pools, days) received
     month_product_tokens: np.ndarray | None = field(default=None, repr=False)  # (months, products)
 
     def get(self, name: str, pool: int = 0) -> int:

@@ -24,6 +24,7 @@ class Tracked:
         self.keep_seats = keep_seats
         self.balance = DailyQuantiles(plan.n_pools, plan.days)
         self.consumed = np.zeros((plan.n_pools, plan.days), np.int64)  # summed over runs
+        self.topups = np.zeros((plan.n_pools, plan.days), np.int64)  # top-ups received, summed over runs
         shape = (len(plan.month_labels), len(plan.products))
         self.month_product = np.zeros(shape, np.int64)  # summed over runs
         self.month_product_sq = np.zeros(shape, np.float64)  # for the standard error
@@ -37,6 +38,8 @@ class Tracked:
         plan = self.plan
         self.balance.add(record.daily_balance[None])
         self.consumed += record.daily_consumed
+        if record.daily_topups is not None:
+            self.topups += record.daily_topups
         month_product = record.month_product_tokens
         self.month_product += month_product
         self.month_product_sq += month_product.astype(np.float64) ** 2

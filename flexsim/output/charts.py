@@ -226,6 +226,32 @@ def _pool_panels(pools: list[str], height: float):
     return fig, list(zip(axes[:, 0], pools, strict=True))
 
 
+def _topup_arrivals(ax, x: list, per_day: list[float] | None) -> tuple[list, list[str]]:
+    """Top-ups of a reorder rule arrive on different days in each run: bars of the mean number
+    arriving per run in each week, on a scale of their own (right), drawn under the balance.
+    Returns their legend entries."""
+    if not per_day or not any(per_day):
+        return [], []
+    starts = range(0, len(per_day), 7)
+    weeks = [sum(per_day[i : i + 7]) for i in starts]
+    right = ax.twinx()
+    right.bar(
+        [x[i] for i in starts],
+        weeks,
+        width=6,
+        align="edge",
+        color="tab:green",
+        alpha=0.35,
+        label="top-ups arriving (mean per run and week, right)",
+    )
+    right.set_ylim(0, max(weeks) * 4)  # in the lower quarter, under the balance
+    right.set_ylabel("top-ups arriving per week", fontsize=8, color="tab:green")
+    right.tick_params(axis="y", labelsize=7, colors="tab:green")
+    ax.set_zorder(right.get_zorder() + 1)  # the balance over the bars
+    ax.patch.set_visible(False)
+    return right.get_legend_handles_labels()
+
+
 def balance_chart_png(data: dict) -> bytes:
     """Each pool's balance over time: median, P10-P90 band, pack end dates, the alert level."""
     fig, panels = _pool_panels(list(data["daily"]), 3.8)
@@ -281,6 +307,7 @@ def balance_chart_png(data: dict) -> bytes:
                 fontsize=7,
                 color="tab:green",
             )
+        extra = _topup_arrivals(ax, x, d.get("topups_mean"))
         ax.yaxis.set_major_formatter(_thousands())
         ax.set_ylim(0, top * 1.45)
         ax.set_title(
@@ -291,7 +318,16 @@ def balance_chart_png(data: dict) -> bytes:
         ax.set_ylabel("tokens")
         ax.grid(alpha=0.3)
         _date_axis(ax, *_horizon(data))
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(
+            handles + extra[0],
+            labels + extra[1],
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=4,
+            frameon=False,
+        )
     fig.tight_layout()
     return _png(fig)
 
