@@ -324,11 +324,21 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
             se = None if x["sd"] is None else x["sd"] / x["n"] ** 0.5
             lo, hi = x["mean_ci95"]
             unit = "$" if name == "spend" else ""
+            interval, method = f"{unit}{_fmt_num(lo)} to {unit}{_fmt_num(hi)}", "Student t"
+            rare = x.get("rare")
+            if rare and 2 * rare["runs_above_zero"] < x["n"]:  # zero-heavy: the rare-figure interval
+                r_lo, r_hi = rare["mean_interval95"]
+                share_hi = rare["share_above_zero_ci95"][1]
+                interval = (
+                    f"above 0 in under {_fmt_pct(share_hi)} of runs"
+                    if r_hi is None
+                    else f"{_fmt_num(r_lo)} to {_fmt_num(r_hi)}"
+                )
+                method = "rare figure: exact share of runs above 0 x their mean"
             err_rows.append(
                 f"<tr><td>{escape(pool)}: mean {name.replace('_', ' ')}</td>"
                 f"<td>{unit}{_fmt_num(x['mean'])}</td><td>{unit}{_fmt_num(se)}</td>"
-                f"<td>{unit}{_fmt_num(lo)} to {unit}{_fmt_num(hi)}</td>"
-                "<td>Student t</td></tr>"
+                f"<td>{interval}</td><td>{method}</td></tr>"
             )
     resolution = max((d["resolution"] for d in data.get("daily", {}).values()), default=0.0)
     precision = (
