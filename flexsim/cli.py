@@ -7,9 +7,17 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from flexsim import __version__
 from flexsim.errors import ClusterError, OutputError, ScenarioError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from flexsim.output.files import Kind
+
+    Output = tuple[str, str | bytes, Kind]  # (path, content, kind) of one output file
 
 
 class UsageError(Exception):
@@ -326,7 +334,7 @@ def _teach(sub) -> None:
         cmd.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
-def _examples() -> dict[str, object]:
+def _examples() -> dict[str, Traversable]:
     """The shipped example scenarios (package data): name -> file."""
     from importlib.resources import files
 
@@ -464,19 +472,19 @@ def _deliver(args, outputs: list, text: str, folder: str | None = None) -> int:
     return 0
 
 
-def _kind(name: str):
+def _kind(name: str) -> Kind:
     """The kind of each output, as `flexsim.output.files` recognises an earlier one."""
     from flexsim.output import files
 
     if name.endswith("-json"):
-        keys = {
+        keys: dict[str, list[tuple[str, ...]]] = {
             "run-json": [("scenario", "runs", "seed", "pools", "lots")],
             "optimize-json": [("scenario", "objective", "candidates")],
             "compare-json": [("baseline", "scenarios", "differences")],
             "advise-json": [("scenario", "threshold", "people")],
             "backtest-json": [("split", "actual_tokens"), ("folds", "coverage")],
-        }[name]
-        return files.json_kind(name.replace("-json", " JSON"), *keys)
+        }
+        return files.json_kind(name.replace("-json", " JSON"), *keys[name])
     if name == "runs-csv":
         from flexsim.output.data import CSV_COLUMNS
 
@@ -486,9 +494,9 @@ def _kind(name: str):
 
         return files.csv_kind("daily CSV", DAILY_COLUMNS[:3])
     if name == "advise-csv":
-        from flexsim.analysis.advise import CSV_COLUMNS
+        from flexsim.analysis.advise import CSV_COLUMNS as ADVISE_COLUMNS
 
-        return files.csv_kind("advise CSV", CSV_COLUMNS[:3])
+        return files.csv_kind("advise CSV", ADVISE_COLUMNS[:3])
     if name == "usage-export":
         from flexsim.history.usage_export import STYLES
 
@@ -561,7 +569,7 @@ def cmd_run(args) -> int:
         with Progress(enabled=False if args.quiet else None) as bar:
             tick = bar.phase("what to do", work(results))
             recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, tick)
-    outputs: list[tuple[str, str | bytes]] = []
+    outputs: list[Output] = []
     if args.json:
         run_json = dict(results.to_json(), recommendation=_rec_json(recommendation))
         outputs.append((args.json, json_text(run_json), _kind("run-json")))
@@ -604,14 +612,14 @@ def _rec_json(recommendation) -> dict | None:
     return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
 
 
-def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str, str | bytes, object]]:
+def _report_files(folder: str, data: dict, scenario_file: str) -> list[Output]:
     """report.html and its charts, as (path, content, kind); the folder is made when they are
     written (and removed again if writing fails)."""
     from flexsim.output.charts import report_charts
     from flexsim.output.report import report_html
 
     charts = report_charts(data)
-    files: list = [(os.path.join(folder, name), png, _kind("chart")) for name, png in charts.items()]
+    files: list[Output] = [(os.path.join(folder, name), png, _kind("chart")) for name, png in charts.items()]
     files.append(
         (os.path.join(folder, "report.html"), report_html(data, charts, scenario_file), _kind("report"))
     )
@@ -682,7 +690,7 @@ def cmd_optimize(args) -> int:
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
     data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
-    outputs = []
+    outputs: list[Output] = []
     if args.json:
         outputs.append((args.json, json_text(data), _kind("optimize-json")))
     if args.chart:
@@ -743,7 +751,7 @@ def cmd_advise(args) -> int:
         )
     except OptimizeError as exc:
         raise UsageError(str(exc)) from None
-    outputs = []
+    outputs: list[Output] = []
     if args.json:
         outputs.append((args.json, json_text(data), _kind("advise-json")))
     if args.csv:
@@ -860,8 +868,8 @@ def cmd_synth_export(args) -> int:
     content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
-    days = [r["day"] for r in syn.records]
-    span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
+    days = [str(r["day"]) for r in syn.records]
+    span = f", {min(days)[:10]} to {max(days)[:10]}" if days else ""
     text = (
         f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "

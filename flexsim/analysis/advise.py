@@ -32,8 +32,8 @@ def pool_cost(results: Results) -> np.ndarray:
     return cost * 365.0 / sc.days
 
 
-def _seat_matrix(results: Results, name: str) -> np.ndarray:
-    return np.stack([getattr(r, name) for r in results.records]).astype(np.float64)
+def _seat_floats(results: Results, name: str) -> np.ndarray:
+    return results.per_seat(name).astype(np.float64)
 
 
 def advise(
@@ -61,6 +61,8 @@ def advise(
             "scaling part of a year to a whole one would carry that part's season to the rest. "
             "Set `end` one year after `start` less a day (or `days: 365`), with the packs for that year"
         )
+    if (lot is None) != (sizes is None):
+        raise ValueError("lot and sizes go together")
     if lot is not None:  # a bad pack name or a held pack: say so before simulating anything
         from flexsim.analysis.optimize import check_lot
 
@@ -80,24 +82,24 @@ def _advise(
     sizes: list[int] | None,
     executor: Executor | None,
 ) -> dict:
-    pass_ = {"workers": workers, "executor": executor}
     before = simulate(
         scenario,
         runs=runs,
         seed=seed,
         keep_seats=True,
         progress=bar.phase("people as they are", runs),
-        **pass_,
+        workers=workers,
+        executor=executor,
     )
 
     plan = before.plan
     scale = 365.0 / scenario.days
     price_token = scenario.costs.token_price
-    tokens = _seat_matrix(before, "seat_tokens")  # (runs, seats)
-    days = _seat_matrix(before, "seat_days")
-    idle = _seat_matrix(before, "seat_idle_tokens")
-    month_days = np.stack([r.seat_month_days for r in before.records]).astype(np.float64)
-    extra = _seat_matrix(before, "person_extra_tokens")  # (runs, persons)
+    tokens = _seat_floats(before, "seat_tokens")  # (runs, seats)
+    days = _seat_floats(before, "seat_days")
+    idle = _seat_floats(before, "seat_idle_tokens")
+    month_days = _seat_floats(before, "seat_month_days")
+    extra = _seat_floats(before, "person_extra_tokens")  # (runs, persons)
     flex = tokens * price_token * scale
     people = []
     moved: list[tuple[str, str]] = []
@@ -140,7 +142,12 @@ def _advise(
     if moved:
         after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
         after = simulate(
-            after_scenario, runs=runs, seed=seed, progress=bar.phase("with the plan", runs), **pass_
+            after_scenario,
+            runs=runs,
+            seed=seed,
+            progress=bar.phase("with the plan", runs),
+            workers=workers,
+            executor=executor,
         )
         cost_after = pool_cost(after) + sum(
             scenario.subscriptions[p]
@@ -150,7 +157,9 @@ def _advise(
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
         after_scenario = scenario
-    bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, bar, **pass_) if lot else None
+    bundle = None
+    if lot is not None and sizes is not None:
+        bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, bar, workers, executor)
     waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
         "scenario": scenario.name,

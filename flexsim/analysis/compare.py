@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -285,7 +286,8 @@ def _points(value: float) -> str:
     return f"{points:{'+' if points else ''}.1f} pts"
 
 
-def _ci(lo: float | None, hi: float | None, fmt: Callable[[float], str]) -> str:
+def _ci(interval: Sequence[float | None], fmt: Callable[[float], str]) -> str:
+    lo, hi = interval
     return "" if lo is None or hi is None else f"{fmt(lo)} to {fmt(hi)}"
 
 
@@ -312,11 +314,11 @@ def _scenario_rows(result: dict, pool: str | None) -> list[tuple[str, list[str]]
         if name == "topups" and all(not (p[name]["mean"] or 0) for p in parts):
             continue
         rows.append((label, [_num(p[name]["mean"], unit) for p in parts]))
-        rows.append(("  95% CI", [_ci(*p[name]["mean_ci95"], lambda v, u=unit: _num(v, u)) for p in parts]))
+        rows.append(("  95% CI", [_ci(p[name]["mean_ci95"], partial(_num, unit=unit)) for p in parts]))
     probs = [p["run_out_probability"] for p in parts]
     title = "P(a pool runs out)" if pool is None and len(result["pools"]) > 1 else "P(run out)"
     rows.append((title, [_pct(p["p"]) for p in probs]))
-    rows.append(("  95% CI", [_ci(*p["ci95"], _pct) for p in probs]))
+    rows.append(("  95% CI", [_ci(p["ci95"], _pct) for p in probs]))
     return rows
 
 
@@ -330,7 +332,7 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
             (
                 label,
                 _num(d["mean"], unit, True),
-                _ci(*d["ci95"], lambda v, u=unit: _num(v, u, True)),
+                _ci(d["ci95"], partial(_num, unit=unit, sign=True)),
                 d["significant"],
             )
         )

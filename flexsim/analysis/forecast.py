@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ RANGED = ("tokens_consumed", "tokens_expired", "tokens_remaining", "blocked_days
 
 def _breakdown(names: list[str], tokens: np.ndarray, price: float, extra=None) -> list[dict]:
     """Rows of tokens per run (runs x entities) as mean, CI, P10/P90 and USD, largest first."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     total = float(tokens.sum(axis=1).mean()) if tokens.size else 0.0
     for i, name in enumerate(names):
         s = summary(tokens[:, i])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 
-from flexsim.analysis.stats import mean_ci, wilson, within_limit
+from flexsim.analysis.stats import mean_ci, t_interval, wilson, within_limit
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
@@ -227,13 +227,14 @@ def evaluate(
 ) -> list[Candidate]:
     """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs
     (on `executor` if given: any concurrent.futures.Executor, same results)."""
-    slot = None
+    sweep: tuple[int, list[int], list[float]] | None = None  # (slot, sizes, prices) of the pack
     if lot is not None:
         slot = check_lot(scenario, lot)
         base = scenario.lots[slot]
         if not sizes:
             raise OptimizeError("--sizes: give the sizes to try for --lot")
         prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s) for s in sizes]
+        sweep = (slot, list(sizes), prices)
     elif not policies:
         raise OptimizeError(
             "nothing to optimise: give --lot and --sizes, and/or --reorder-below and --reorder-tokens"
@@ -245,7 +246,8 @@ def evaluate(
             "USD lost per blocked person-product-day (or use --objective service)"
         )
     out: list[Candidate] = []
-    for policy in policies or [None]:
+    tried: list[Reorder | None] = list(policies) if policies else [None]
+    for policy in tried:
         variant = (
             scenario
             if policy is None
@@ -254,10 +256,15 @@ def evaluate(
             )
         )
         plan = Plan(variant)
-        if slot is not None:
-            fn, extra = _sweep_batch, (seed, slot, list(sizes), prices, blocked_day or 0.0)
-            labels = list(zip(sizes, prices, strict=True))
+        fn: Callable[..., list[tuple[np.ndarray, ...]]]
+        extra: tuple[object, ...]
+        labels: list[tuple[int | None, float | None]]
+        if sweep is not None:
+            slot, sized, prices = sweep
+            fn, extra = _sweep_batch, (seed, slot, sized, prices, blocked_day or 0.0)
+            labels = list(zip(sized, prices, strict=True))
         else:
+            assert policy is not None  # no pack to size: the policies vary
             pool = plan.pool_names.index(policy.pool)
             fn, extra = _plain_batch, (seed, pool, blocked_day or 0.0)
             labels = [(None, None)]
@@ -267,15 +274,11 @@ def evaluate(
             if progress is not None:
                 progress(len(result[0][0]))
         ordered = [parts[k] for k in sorted(parts)]
-        out.extend(
-            Candidate(
-                size,
-                price,
-                *(np.concatenate([part[i][j] for part in ordered]) for j in range(5)),
-                reorder=policy,
+        for i, (size, price) in enumerate(labels):
+            cost, ran_out, expired, blocked, spend = (
+                np.concatenate([part[i][j] for part in ordered]) for j in range(5)
             )
-            for i, (size, price) in enumerate(labels)
-        )
+            out.append(Candidate(size, price, cost, ran_out, expired, blocked, spend, reorder=policy))
     return out
 
 
@@ -286,7 +289,7 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
     mean = float(d.mean())
     if n < 2 or float(d.std(ddof=1)) == 0.0:
         return {"mean": mean, "ci95": [mean, mean], "significant": mean != 0.0 and n >= 2}
-    low, high = mean_ci(d)
+    low, high = t_interval(d)
     return {"mean": mean, "ci95": [low, high], "significant": not (low <= 0.0 <= high)}
 
 

@@ -243,28 +243,36 @@ def _advise_pool(
     now = _option(0, 0.0, base, target, blocked_day)
     rule = sc.reorder_for(pool)
     lead = lead_days if lead_days is not None else (rule.lead_days if rule else DEFAULT_LEAD_DAYS)
-    common = dict(pool=pool, target=target, runs=n, now=now, lead_days=lead, expired=now.expired)
-    expiring = _expiring(results, pool)
+    # What every answer for this pool says; `replace` fills in the action and what it rests on.
+    common = PoolAdvice(
+        pool=pool,
+        action="none",
+        target=target,
+        runs=n,
+        reason="",
+        now=now,
+        lead_days=lead,
+        expiring=_expiring(results, pool),
+        expired=now.expired,
+    )
     risky = now.run_out.value > target or not now.within_target
     blocked = now.blocked_days.value >= MATERIAL_BLOCKED_DAYS
     if not risky and not blocked:
         if progress is not None:
             progress(2 * n)
-        return PoolAdvice(
+        return replace(
+            common,
             action="none",
             reason=f"the run-out risk is within the {target:.0%} target with 95% confidence",
-            expiring=expiring,
-            **common,
         )
     if now.runs_out == 0 and not blocked:
         if progress is not None:
             progress(2 * n)
-        return PoolAdvice(
+        return replace(
+            common,
             action="more-runs",
             reason=f"no run ran out, but {n:,} runs are too few to show a risk under {target:.0%}",
             runs_needed=runs_for_confidence(target),
-            expiring=expiring,
-            **common,
         )
     reason = (
         f"the run-out risk is {now.run_out.value:.1%}, above the {target:.0%} target"
@@ -318,12 +326,11 @@ def _advise_pool(
     if k_max < 0:
         if progress is not None:
             progress(n - len(rows))
-        return PoolAdvice(
+        return replace(
+            common,
             action="more-runs",
             reason=f"{n:,} runs are too few to show any risk under {target:.0%} with 95% confidence",
             runs_needed=runs_for_confidence(target),
-            expiring=expiring,
-            **common,
         )
     budget = k_max - int(out_before.sum())
     later = np.sort(need[~out_before])[::-1]
@@ -354,24 +361,25 @@ def _advise_pool(
     ok = [o for o in tried if o.within_target and (risky or o.blocked_days.value < MATERIAL_BLOCKED_DAYS)]
     least = None
     if blocked_day is not None:
-        least = min([now, *tried], key=lambda o: o.total_cost.value)
-    fields_ = dict(
+        least = min([now, *tried], key=_total_cost)
+    planned = replace(
+        common,
+        reason=reason,
         arrive_by=when.isoformat(),
         order_by=plan.date(order).isoformat(),
         order_now=order_now,
         tried=tried,
         least_cost=least,
-        expiring=expiring,
     )
     if not ok:
-        return PoolAdvice(
-            action="not-found",
-            reason=reason,
-            topup=max(tried, key=lambda o: o.tokens),
-            **fields_,
-            **common,
-        )
-    return PoolAdvice(action="top-up", reason=reason, topup=ok[0], **fields_, **common)
+        return replace(planned, action="not-found", topup=max(tried, key=lambda o: o.tokens))
+    return replace(planned, action="top-up", topup=ok[0])
+
+
+def _total_cost(option: Option) -> float:
+    """The expected total cost of an option (priced only with costs.blocked_day)."""
+    assert option.total_cost is not None  # every option is priced when blocked_day is
+    return option.total_cost.value
 
 
 def _pct(x: Interval) -> str:
@@ -427,12 +435,13 @@ def advice_paragraphs(advice: PoolAdvice) -> list[str]:
                 f"{_mean_words(t.blocked_days)} blocked person-product-days. They come from runs "
                 "that are short before a top-up could arrive: buy more at the start, or sooner."
             )
-        if a.least_cost is not None and a.least_cost.total_cost is not None:
-            lc = a.least_cost
+        lc = a.least_cost
+        total = None if lc is None else lc.total_cost
+        if lc is not None and total is not None:
             what = "no top-up" if lc.tokens == 0 else f"a top-up of {lc.tokens:,} tokens"
             words.append(
                 f"Least expected total cost (purchases + blocked days): {what}, USD "
-                f"{lc.total_cost.value:,.0f} (95% CI {lc.total_cost.low:,.0f} to {lc.total_cost.high:,.0f})"
+                f"{total.value:,.0f} (95% CI {total.low:,.0f} to {total.high:,.0f})"
                 + (
                     ""
                     if lc.run_out.value <= a.target

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from flexsim.analysis.stats import summary_with_range, wilson
+from flexsim.analysis.stats import half_width, summary_with_range, wilson
 from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.history.calibrate import CalibrationError, calibrate
@@ -89,7 +89,7 @@ def backtest(
     new_people = {r.user for r in window if r.user not in known}
     products = {}
     plan = results.plan
-    seat_tokens = np.stack([r.seat_tokens for r in results.records]) if plan.n_seats else None
+    seat_tokens = results.per_seat("seat_tokens") if plan.n_seats else np.zeros((len(forecast), 0), np.int64)
     for product in sorted({r.product for r in window} | set(plan.seat_product)):
         cols = [s for s, name in enumerate(plan.seat_product) if name == product]
         values = seat_tokens[:, cols].sum(axis=1) if cols else np.zeros(len(forecast), np.int64)
@@ -196,8 +196,8 @@ FOLD_HEADER = (
 def backtest_text(source: str, data: dict) -> str:
     """The terminal summary of one backtest."""
     s = data["forecast_tokens"]
-    lo, hi = s["mean_ci95"]
-    err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
+    half = half_width(s["mean_ci95"])
+    err = "" if half is None else f" ±{half:,.0f}"
     lines = [
         f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
         f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "

@@ -22,12 +22,14 @@ What is fitted, and how (docs/tutorial-from-export.md tells the same in plain wo
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
 import re
 import textwrap
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -263,7 +265,7 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
     by_product: dict[str, list[float]] = defaultdict(list)
     dpw = np.zeros(len(seats))
     for s in range(len(seats)):
-        i = person_of_seat[s]
+        i = int(person_of_seat[s])
         if effective[i] > 0:
             dpw[s] = min(WORKDAYS_PER_WEEK * days_used[s] / effective[i], 7.0)
             by_product[seats[s][1]].append(dpw[s])
@@ -273,7 +275,7 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
         person = FittedPerson(
             u, teams[u].most_common(1)[0][0], first_seen[u], last_seen[u], int(workdays[i]), quiet
         )
-        for s in np.flatnonzero(person_of_seat == i):
+        for s in np.flatnonzero(person_of_seat == i).tolist():
             product = seats[s][1]
             value = float(dpw[s])
             if effective[i] <= 0:  # first seen on the last workday: nothing to go on but the others
@@ -322,17 +324,17 @@ class PackLine:
     """A pack from the packs CSV, with what the history says is left of it at `start`."""
 
     name: str
-    date: date
+    date: datetime.date
     tokens: int  # bought
     price: float | None
-    expires: date
+    expires: datetime.date
     pool: str
     row: int
     remaining: int | None = None  # given in the CSV
     left: int | None = None  # at start (held packs): given, or replayed from the export
     comment: str = ""
 
-    def usable(self, start: date) -> bool:
+    def usable(self, start: datetime.date) -> bool:
         """Still there at `start`: not ended, not used up."""
         return self.expires > start and (self.left is None or self.left > 0)
 
@@ -376,11 +378,11 @@ def read_packs(
     packs: list[PackLine] = []
     names: dict[str, int] = {}
 
-    def cell(cells: list[object], key: str) -> object:
+    def cell(cells: Sequence[object], key: str) -> object:
         i = where.get(key)
         return cells[i] if i is not None and i < len(cells) else None
 
-    def text(cells: list[object], key: str) -> str:
+    def text(cells: Sequence[object], key: str) -> str:
         value = cell(cells, key)
         return "" if value is None else " ".join(str(value).split())
 

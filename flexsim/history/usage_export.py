@@ -22,7 +22,7 @@ from datetime import date, datetime
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple, NoReturn, overload
 
 import numpy as np
 
@@ -166,7 +166,13 @@ class _Rows(Sequence[UsageRow]):
         for n, t, u, p, d, k in zip(c.row, c.team, c.user, c.product, c.day, c.tokens, strict=True):
             yield UsageRow(n, teams[t] if t >= 0 else None, users[u], products[p], when(d), k)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> UsageRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[UsageRow]: ...
+
+    def __getitem__(self, index: int | slice) -> UsageRow | list[UsageRow]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         c = self._c
@@ -217,7 +223,9 @@ def _fold(name: object) -> str:
     return re.sub(r"[\s_\-]+", "", str(name or "")).casefold()
 
 
-def read_table(path: str | os.PathLike[str]) -> tuple[list[object], Iterator[tuple[int, list[object]]]]:
+def read_table(
+    path: str | os.PathLike[str],
+) -> tuple[Sequence[object], Iterator[tuple[int, Sequence[object]]]]:
     """The header and the (row number, cells) that follow it, from a CSV or an XLSX file.
 
     The file is read as a stream (a few megabytes at a time), whatever its size; it must be a
@@ -272,7 +280,7 @@ def _encoding(p: Path, source: str) -> str:
     )
 
 
-def _csv_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
+def _csv_rows(p: Path, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     encoding = _encoding(p, source)
     number = 0
     try:
@@ -334,7 +342,7 @@ def _check_zip(p: Path, source: str) -> None:
         )
 
 
-def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
+def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         import openpyxl
     except ImportError:
@@ -359,7 +367,7 @@ def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
     return _sheet_rows(sheet, source)
 
 
-def _sheet_rows(sheet, source: str) -> Iterator[tuple[int, list[object]]]:
+def _sheet_rows(sheet, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     i = 0
     try:
         for i, cells in enumerate(sheet.iter_rows(values_only=True), start=1):

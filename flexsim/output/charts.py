@@ -200,6 +200,7 @@ def _date_axis(ax, first: date, last: date) -> None:
     import matplotlib.dates as mdates
 
     days = (last - first).days
+    locator: mdates.DateLocator
     if days <= 450:
         locator = mdates.MonthLocator()
     elif days <= 1200:
