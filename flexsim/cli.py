@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flexsim import __version__
-from flexsim.errors import ClusterError, OutputError, ScenarioError
+from flexsim.errors import FlexsimError, OptimizeError, UsageError
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     from flexsim.output.files import Kind
 
     Output = tuple[str, str | bytes, Kind]  # (path, content, kind) of one output file
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported in one line with exit status 2."""
 
 
 def _whole(least: int, words: str):
@@ -529,7 +525,6 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.engine.runner import EngineRefused
     from flexsim.output.data import json_text, runs_csv_text
     from flexsim.output.text import summary_text
     from flexsim.scenario.loader import load_scenario
@@ -543,22 +538,19 @@ def cmd_run(args) -> int:
     ]
     _check_outputs(args, outs + report, folder=args.report)
     track = bool(args.report or args.daily_csv)
-    try:
-        if args.precision is not None and not 0 < args.precision < 1:
-            raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
-        results = simulate(
-            scenario,
-            runs=args.runs,
-            seed=args.seed,
-            workers=args.workers,
-            engine=args.engine,
-            progress=None if not args.quiet else False,
-            precision=args.precision,
-            track=track,
-            executor=args.executor,
-        )
-    except EngineRefused as exc:
-        raise UsageError(str(exc)) from None
+    if args.precision is not None and not 0 < args.precision < 1:
+        raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
+    results = simulate(
+        scenario,
+        runs=args.runs,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        progress=None if not args.quiet else False,
+        precision=args.precision,
+        track=track,
+        executor=args.executor,
+    )
     if not 0 < args.target_risk < 1:
         raise UsageError(f"--target-risk {args.target_risk}: must be between 0 and 1 (e.g. 0.05 or 5%)")
     recommendation = None
@@ -628,7 +620,6 @@ def _report_files(folder: str, data: dict, scenario_file: str) -> list[Output]:
 
 def cmd_optimize(args) -> int:
     from flexsim.analysis.optimize import (
-        OptimizeError,
         evaluate,
         parse_counts,
         parse_levels,
@@ -647,48 +638,45 @@ def cmd_optimize(args) -> int:
     )
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
-    try:
-        if (args.lot is None) != (args.sizes is None):
-            raise OptimizeError("--lot and --sizes go together")
-        if (args.reorder_below is None) != (args.reorder_tokens is None):
-            raise OptimizeError("--reorder-below and --reorder-tokens go together")
-        if not args.reorder_below and (args.pool or args.reorder_lead is not None):
-            raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and --reorder-tokens")
-        sizes = parse_sizes(args.sizes) if args.sizes else None
-        policies = None
-        lot_pool = scenario.lot_named(args.lot).pool if args.lot in [x.name for x in scenario.lots] else None
-        if args.pool and lot_pool and args.pool != lot_pool:
-            raise OptimizeError(
-                f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
-                "a pack and a top-up policy are optimised together in one pool"
-            )
-        if args.reorder_below:
-            pool = args.pool or lot_pool
-            if pool is None:
-                pool = scenario.reorders[0].pool if len(scenario.reorders) == 1 else scenario.pool_names()[0]
-            policies = reorder_variants(
-                scenario,
-                pool,
-                parse_levels(args.reorder_below),
-                parse_counts(args.reorder_tokens, "--reorder-tokens"),
-                args.reorder_lead,
-            )
-        total = runs * (len(policies) if policies else 1)
-        with Progress(enabled=False if args.quiet else None) as bar:
-            cands = evaluate(
-                scenario,
-                args.lot,
-                sizes,
-                runs,
-                seed,
-                args.workers,
-                args.objective,
-                bar.phase("candidates", total),
-                policies,
-                executor=args.executor,
-            )
-    except OptimizeError as exc:
-        raise UsageError(str(exc)) from None
+    if (args.lot is None) != (args.sizes is None):
+        raise OptimizeError("--lot and --sizes go together")
+    if (args.reorder_below is None) != (args.reorder_tokens is None):
+        raise OptimizeError("--reorder-below and --reorder-tokens go together")
+    if not args.reorder_below and (args.pool or args.reorder_lead is not None):
+        raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and --reorder-tokens")
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    policies = None
+    lot_pool = scenario.lot_named(args.lot).pool if args.lot in [x.name for x in scenario.lots] else None
+    if args.pool and lot_pool and args.pool != lot_pool:
+        raise OptimizeError(
+            f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
+            "a pack and a top-up policy are optimised together in one pool"
+        )
+    if args.reorder_below:
+        pool = args.pool or lot_pool
+        if pool is None:
+            pool = scenario.reorders[0].pool if len(scenario.reorders) == 1 else scenario.pool_names()[0]
+        policies = reorder_variants(
+            scenario,
+            pool,
+            parse_levels(args.reorder_below),
+            parse_counts(args.reorder_tokens, "--reorder-tokens"),
+            args.reorder_lead,
+        )
+    total = runs * (len(policies) if policies else 1)
+    with Progress(enabled=False if args.quiet else None) as bar:
+        cands = evaluate(
+            scenario,
+            args.lot,
+            sizes,
+            runs,
+            seed,
+            args.workers,
+            args.objective,
+            bar.phase("candidates", total),
+            policies,
+            executor=args.executor,
+        )
     data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
     outputs: list[Output] = []
     if args.json:
@@ -701,7 +689,7 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from flexsim.analysis.compare import CompareError, compare, table_text
+    from flexsim.analysis.compare import compare, table_text
     from flexsim.output.data import json_text
     from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
@@ -712,19 +700,16 @@ def cmd_compare(args) -> int:
     _check_outputs(args, [(args.json, _kind("compare-json"))])
     runs = args.runs or scenarios[0].runs
     seed = scenarios[0].seed if args.seed is None else args.seed
-    try:
-        with Progress(enabled=False if args.quiet else None) as bar:
-            tick = bar.phase(f"{len(scenarios)} scenarios", runs * len(scenarios))
-            result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
-    except CompareError as exc:
-        raise UsageError(str(exc)) from None
+    with Progress(enabled=False if args.quiet else None) as bar:
+        tick = bar.phase(f"{len(scenarios)} scenarios", runs * len(scenarios))
+        result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
     outputs = [(args.json, json_text(result), _kind("compare-json"))] if args.json else []
     return _deliver(args, outputs, table_text(result))
 
 
 def cmd_advise(args) -> int:
     from flexsim.analysis.advise import advise, csv_text, table_text
-    from flexsim.analysis.optimize import OptimizeError, parse_sizes
+    from flexsim.analysis.optimize import parse_sizes
     from flexsim.output.data import json_text
     from flexsim.scenario.loader import load_scenario
 
@@ -734,23 +719,20 @@ def cmd_advise(args) -> int:
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     threshold = scenario.costs.subscription_threshold if args.threshold is None else args.threshold
-    try:
-        if (args.lot is None) != (args.sizes is None):
-            raise OptimizeError("--lot and --sizes go together")
-        sizes = parse_sizes(args.sizes) if args.sizes else None
-        data = advise(
-            scenario,
-            runs,
-            seed,
-            args.workers,
-            threshold,
-            progress=False if args.quiet else None,
-            lot=args.lot,
-            sizes=sizes,
-            executor=args.executor,
-        )
-    except OptimizeError as exc:
-        raise UsageError(str(exc)) from None
+    if (args.lot is None) != (args.sizes is None):
+        raise OptimizeError("--lot and --sizes go together")
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    data = advise(
+        scenario,
+        runs,
+        seed,
+        args.workers,
+        threshold,
+        progress=False if args.quiet else None,
+        lot=args.lot,
+        sizes=sizes,
+        executor=args.executor,
+    )
     outputs: list[Output] = []
     if args.json:
         outputs.append((args.json, json_text(data), _kind("advise-json")))
@@ -772,16 +754,13 @@ def _notes(notes: list[str]) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from flexsim.history.calibrate import CalibrationError, calibrate
+    from flexsim.history.calibrate import calibrate
     from flexsim.history.usage_export import read_usage
     from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
-    try:
-        result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
-    except CalibrationError as exc:
-        raise UsageError(str(exc)) from None
+    result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
     parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
@@ -805,7 +784,6 @@ def cmd_backtest(args) -> int:
         folds_text,
         folds_title,
     )
-    from flexsim.history.calibrate import CalibrationError
     from flexsim.history.usage_export import read_usage
     from flexsim.output.data import json_text
 
@@ -813,38 +791,35 @@ def cmd_backtest(args) -> int:
         raise UsageError("backtest needs --split DATE or --folds K (one of them)")
     _check_outputs(args, [(args.json, _kind("backtest-json"))])
     usage = read_usage(args.usage)
-    try:
-        if args.split is not None:
-            data = backtest(
-                usage,
-                args.split,
-                args.runs,
-                args.seed,
-                args.workers,
-                args.horizon,
-                progress=False if args.quiet else None,
-                executor=args.executor,
-            )
-            text = backtest_text(args.usage, data)
-        else:
-            live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
-            if live:
-                print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
-                print(FOLD_HEADER, flush=True)
-            data = backtest_folds(
-                usage,
-                args.folds,
-                args.runs,
-                args.seed,
-                args.workers,
-                args.horizon,
-                each=(lambda f: print(fold_line(f), flush=True)) if live else None,
-                progress=False if args.quiet else None,
-                executor=args.executor,
-            )
-            text = folds_text(args.usage, data, table=not live)
-    except CalibrationError as exc:
-        raise UsageError(str(exc)) from None
+    if args.split is not None:
+        data = backtest(
+            usage,
+            args.split,
+            args.runs,
+            args.seed,
+            args.workers,
+            args.horizon,
+            progress=False if args.quiet else None,
+            executor=args.executor,
+        )
+        text = backtest_text(args.usage, data)
+    else:
+        live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
+        if live:
+            print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
+            print(FOLD_HEADER, flush=True)
+        data = backtest_folds(
+            usage,
+            args.folds,
+            args.runs,
+            args.seed,
+            args.workers,
+            args.horizon,
+            each=(lambda f: print(fold_line(f), flush=True)) if live else None,
+            progress=False if args.quiet else None,
+            executor=args.executor,
+        )
+        text = folds_text(args.usage, data, table=not live)
     return _deliver(args, [(args.json, json_text(data), _kind("backtest-json"))] if args.json else [], text)
 
 
@@ -937,10 +912,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _executor(args):
             return COMMANDS[args.command](args)
-    except ScenarioError as exc:
-        print(f"flexsim: error: {exc}", file=sys.stderr)
-        return 2
-    except (UsageError, OutputError, ClusterError) as exc:
+    except FlexsimError as exc:  # the one translation of bad input into a line and exit status 2
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
     except Terminated as exc:

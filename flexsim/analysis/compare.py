@@ -20,6 +20,7 @@ from flexsim.analysis.stats import proportion, summary
 from flexsim.api import Results, simulate
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.errors import CompareError
 from flexsim.scenario.model import Scenario
 
 __all__ = [
@@ -43,10 +44,6 @@ MEASURES = (
     ("blocked_days", "Blocked person-product-days", "days"),
     ("topups", "Top-ups received", "count"),
 )
-
-
-class CompareError(ValueError):
-    """Scenarios that can't be compared (reported in one line, exit status 2)."""
 
 
 def _label(scenario: Scenario) -> str:

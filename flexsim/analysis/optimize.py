@@ -14,15 +14,12 @@ from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
 from flexsim.engine.sweep import SizeSweep
+from flexsim.errors import OptimizeError
 from flexsim.scenario.hints import name_hint
 from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
 OBJECTIVES = ("cost", "service")
 SWEEP_BATCH = 64
-
-
-class OptimizeError(ValueError):
-    """Bad optimisation request (reported in one line, exit status 2)."""
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -37,7 +37,8 @@ import numpy as np
 import yaml
 
 from flexsim import __version__
-from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
+from flexsim.errors import CalibrationError, UsageFileError
+from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, read_table, whole_tokens
 from flexsim.output.cells import one_line
 from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
 from flexsim.scenario.model import MONTHS, one_year_after
@@ -48,10 +49,6 @@ GONE_AFTER = 40  # workdays without a row at the end of the history: flagged as 
 SEASON_MIN_WORKDAYS = 15  # per calendar month inside the history, for seasonality to be fitted
 SEASON_PRIOR_DAYS = 20.0  # shrinkage of each month's multiplier towards 1, in person-days
 DEFAULT_POOL = "main"
-
-
-class CalibrationError(ValueError):
-    """Options that don't fit the export (reported in one line, exit status 2)."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import NamedTuple, NoReturn, overload
 
 import numpy as np
 
-from flexsim.errors import ScenarioError
+from flexsim.errors import UsageFileError
 from flexsim.output.cells import csv_table, unquote_cell, xlsx_table
 from flexsim.scenario.catalog import CATALOG, spelling_hint
 from flexsim.scenario.reading import open_input
@@ -94,14 +94,6 @@ _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ][0-9:.]*(?:Z|[+-]\d
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: [0-9:.]+(?: ?[AaPp][Mm])?)?$")
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
-
-
-class UsageFileError(ScenarioError):
-    """A usage or packs file that can't be read: one line naming the file and the row or column."""
-
-    def __init__(self, message: str, file: str, row: int | None = None) -> None:
-        super().__init__(message, file=file, path=f"row {row}" if row is not None else None)
-        self.row = row
 
 
 class UsageRow(NamedTuple):
