@@ -16,6 +16,7 @@ import numpy as np
 
 from flexsim import __version__
 from flexsim.analysis.stats import event_day_quantile, half_width, mean_ci, proportion, summary, wilson
+from flexsim.defaults import DEFAULT_ENGINE
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import DETAILS, POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import choose_engine, collect
@@ -152,7 +153,7 @@ def simulate(
     runs: int | None = None,
     seed: int | None = None,
     workers: int = 1,
-    engine: str = "auto",
+    engine: str = DEFAULT_ENGINE,
     progress: bool | None | Tick = False,
     keep_seats: bool = False,
     precision: float | None = None,

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flexsim import __version__
+from flexsim.defaults import DEFAULT_ENGINE, DEFAULT_OBJECTIVE, ENGINES, OBJECTIVES
 from flexsim.errors import FlexsimError, OptimizeError, UsageError
 
 if TYPE_CHECKING:
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run, "the summary")
     run.add_argument(
         "--engine",
-        choices=("simpy", "fast", "auto"),
-        default="auto",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
         help="simpy: the model of record; fast: same results, quicker; auto (default)",
     )
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
@@ -195,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--chart", metavar="OUT.png", help="chart of cost and run-out risk by candidate")
     opt.add_argument(
         "--objective",
-        choices=("cost", "service"),
-        default="cost",
+        choices=OBJECTIVES,
+        default=DEFAULT_OBJECTIVE,
         help="cost (default): lowest expected total cost; service: smallest size "
         "(or, when policies vary, cheapest candidate) whose run-out "
         "probability is at most --max-run-out",

@@ -17,6 +17,7 @@ import numpy as np
 from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.errors import OptimizeError
 from flexsim.output.progress import Progress
 from flexsim.scenario.model import Scenario
 
@@ -53,8 +54,6 @@ def advise(
     `progress` (None: on a terminal) shows each simulation pass; `executor`: any
     concurrent.futures.Executor to run on (same results)."""
     if scenario.days not in (365, 366):
-        from flexsim.analysis.optimize import OptimizeError
-
         raise OptimizeError(
             f"{scenario.source}: advise compares a year of Flex use with a yearly subscription, "
             f"but this scenario covers {scenario.days} days ({scenario.start} to {scenario.end}); "

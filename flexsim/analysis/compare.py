@@ -199,7 +199,6 @@ def compare(
             runs=runs,
             seed=seed,
             workers=workers,
-            engine="auto",
             progress=progress or False,
             executor=executor,
         )

@@ -10,6 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from flexsim.analysis.stats import mean_ci, t_interval, wilson, within_limit
+from flexsim.defaults import DEFAULT_OBJECTIVE, OBJECTIVES
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
@@ -18,7 +19,6 @@ from flexsim.errors import OptimizeError
 from flexsim.scenario.hints import name_hint
 from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
-OBJECTIVES = ("cost", "service")
 SWEEP_BATCH = 64
 
 
@@ -217,7 +217,7 @@ def evaluate(
     runs: int,
     seed: int,
     workers: int = 1,
-    objective: str = "cost",
+    objective: str = DEFAULT_OBJECTIVE,
     progress=None,
     policies: Sequence[Reorder] | None = None,
     executor: Executor | None = None,
@@ -236,6 +236,8 @@ def evaluate(
         raise OptimizeError(
             "nothing to optimise: give --lot and --sizes, and/or --reorder-below and --reorder-tokens"
         )
+    if objective not in OBJECTIVES:
+        raise OptimizeError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     blocked_day = scenario.costs.blocked_day
     if objective == "cost" and blocked_day is None:
         raise OptimizeError(

@@ -19,7 +19,8 @@ import numpy as np
 from flexsim.analysis.stats import half_width, summary_with_range, wilson
 from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
-from flexsim.history.calibrate import CalibrationError, calibrate
+from flexsim.errors import CalibrationError
+from flexsim.history.calibrate import calibrate
 from flexsim.history.usage_export import Usage
 from flexsim.output.progress import Progress, Tick
 from flexsim.scenario.loader import parse_scenario

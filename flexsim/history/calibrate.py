@@ -37,6 +37,7 @@ import numpy as np
 import yaml
 
 from flexsim import __version__
+from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import CalibrationError, UsageFileError
 from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, read_table, whole_tokens
 from flexsim.output.cells import one_line
@@ -48,7 +49,6 @@ SHORT_HISTORY = 60  # workdays (12 weeks): below this a rate is flagged as uncer
 GONE_AFTER = 40  # workdays without a row at the end of the history: flagged as possibly gone
 SEASON_MIN_WORKDAYS = 15  # per calendar month inside the history, for seasonality to be fitted
 SEASON_PRIOR_DAYS = 20.0  # shrinkage of each month's multiplier towards 1, in person-days
-DEFAULT_POOL = "main"
 
 
 # --------------------------------------------------------------------------------------------

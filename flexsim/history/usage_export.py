@@ -26,6 +26,7 @@ from typing import NamedTuple, NoReturn, overload
 
 import numpy as np
 
+from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import UsageFileError
 from flexsim.output.cells import csv_table, unquote_cell, xlsx_table
 from flexsim.scenario.catalog import CATALOG, spelling_hint
@@ -684,7 +685,7 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
 
     who_of = _Cache(who_is)
     product_of = _Cache(product_index)
-    team_of = _Cache(lambda raw: _index(out.teams, team_at, plain[raw] or "main"))
+    team_of = _Cache(lambda raw: _index(out.teams, team_at, plain[raw] or DEFAULT_POOL))
     day_of = _Cache(days.ordinal)
     tokens_of = _Cache(lambda raw: None, 4096)
     row, team_col, user_col, product_col, day_col, tokens_col = (
