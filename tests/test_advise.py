@@ -13,7 +13,8 @@ import pytest
 from conftest import solo
 from scipy import stats as sps
 
-from flexsim.analysis.advise import advise, csv_text, pool_cost
+from flexsim.analysis.advise import advise, csv_text
+from flexsim.analysis.costs import yearly_use_cost
 from flexsim.api import simulate
 from flexsim.cli import main
 from flexsim.scenario.model import Costs, Group, Lot, Normal, ProductUse
@@ -78,8 +79,9 @@ def test_plan_saving_is_the_paired_difference_of_two_simulations():
     data = advise(sc, runs=runs, seed=seed)
     moved = frozenset((m["person"], m["product"]) for m in data["plan"]["move_to_subscription"])
     assert moved == {("daily", "Revit"), ("often", "Revit")}
-    before = pool_cost(simulate(sc, runs=runs, seed=seed))
-    after = pool_cost(simulate(replace(sc, on_subscription=moved), runs=runs, seed=seed)) + 2 * 2985
+    before = yearly_use_cost(simulate(sc, runs=runs, seed=seed).records, sc)
+    after_sc = replace(sc, on_subscription=moved)
+    after = yearly_use_cost(simulate(after_sc, runs=runs, seed=seed).records, after_sc) + 2 * 2985
     assert data["plan"]["saving"]["mean"] == pytest.approx(float((before - after).mean()))
     assert data["plan"]["cost_after"]["mean"] == pytest.approx(float(after.mean()))
 

@@ -14,23 +14,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from flexsim.analysis.costs import yearly_use_cost
 from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
-from flexsim.engine.records import POOL_COUNTERS
 from flexsim.errors import OptimizeError
 from flexsim.output.progress import Progress
 from flexsim.scenario.model import Scenario
-
-
-def pool_cost(results: Results) -> np.ndarray:
-    """Per run, every pool's yearly cost: tokens consumed at costs.token_price plus
-    costs.blocked_day per blocked day (0 without it), scaled to 365 days."""
-    sc = results.scenario
-    i_used, i_blk = POOL_COUNTERS.index("tokens_consumed"), POOL_COUNTERS.index("blocked_days")
-    used = np.array([r.counters[:, i_used].sum() for r in results.records], np.float64)
-    blocked = np.array([r.counters[:, i_blk].sum() for r in results.records], np.float64)
-    cost = used * sc.costs.token_price + (sc.costs.blocked_day or 0.0) * blocked
-    return cost * 365.0 / sc.days
 
 
 def _seat_floats(results: Results, name: str) -> np.ndarray:
@@ -135,7 +124,7 @@ def _advise(
                 "days_per_month": [float(v) for v in month_days[:, :, s].mean(axis=0)],
             }
         )
-    cost_before = pool_cost(before) + sum(
+    cost_before = yearly_use_cost(before.records, scenario) + sum(
         scenario.subscriptions[p] for _, p in scenario.on_subscription if p in scenario.subscriptions
     )
     if moved:
@@ -148,7 +137,7 @@ def _advise(
             workers=workers,
             executor=executor,
         )
-        cost_after = pool_cost(after) + sum(
+        cost_after = yearly_use_cost(after.records, after_scenario) + sum(
             scenario.subscriptions[p]
             for _, p in after_scenario.on_subscription
             if p in scenario.subscriptions

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from flexsim.analysis.costs import run_total_costs, total_cost
 from flexsim.analysis.optimize import paired
 from flexsim.analysis.stats import proportion, summary
 from flexsim.api import Results, simulate
 from flexsim.engine.plan import Plan
-from flexsim.engine.records import POOL_COUNTERS
 from flexsim.errors import CompareError
 from flexsim.scenario.model import Scenario
 
@@ -29,7 +29,6 @@ __all__ = [
     "PEOPLE_DIFFER",
     "compare",
     "people_differences",
-    "run_costs",
     "table_text",
 ]
 
@@ -106,25 +105,16 @@ def people_differences(
     return found
 
 
-def run_costs(results: Results, blocked_day: float) -> np.ndarray:
-    """Total cost per run, as `flexsim optimize` defines it: purchases in the horizon over every
-    pool (held packs are sunk, so not in spend) + blocked_day x blocked days over every pool."""
-    i_blk = POOL_COUNTERS.index("blocked_days")
-    spend = np.array([r.spend.sum() for r in results.records], dtype=np.float64)
-    blocked = np.array([r.counters[:, i_blk].sum() for r in results.records], dtype=np.float64)
-    return spend + blocked_day * blocked
-
-
 def _per_run(results: Results, pools: list[str], blocked_day: float) -> dict:
     """Per-run arrays of every measure: {"total": over the pools, "pools": {pool: ...}}."""
     by_pool: dict[str, dict] = {}
     for pool in pools:
         cols = {key: results.column(key, pool).astype(np.float64) for key, _, _ in MEASURES if key != "cost"}
-        cols["cost"] = cols["spend"] + blocked_day * cols["blocked_days"]
+        cols["cost"] = total_cost(cols["spend"], cols["blocked_days"], blocked_day)
         cols["run_out"] = (results.column("run_out_day", pool) >= 0).astype(np.float64)
         by_pool[pool] = cols
     total = {key: sum(by_pool[p][key] for p in pools) for key, _, _ in MEASURES}
-    total["cost"] = run_costs(results, blocked_day)
+    total["cost"] = run_total_costs(results.records, blocked_day)
     total["run_out"] = np.max([by_pool[p]["run_out"] for p in pools], axis=0)
     return {"total": total, "pools": by_pool}
 

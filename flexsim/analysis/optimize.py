@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from flexsim.analysis.costs import total_cost
 from flexsim.analysis.stats import mean_ci, t_interval, wilson, within_limit
 from flexsim.defaults import DEFAULT_OBJECTIVE, OBJECTIVES
 from flexsim.engine.plan import Plan
@@ -101,7 +102,7 @@ def _outcomes(records: list[RunRecord], pool: int, blocked_day: float) -> tuple[
     i_out, i_exp, i_blk = (POOL_COUNTERS.index(n) for n in ("run_out_day", "tokens_expired", "blocked_days"))
     spend = np.array([r.spend.sum() for r in records])
     blocked_all = np.array([r.counters[:, i_blk].sum() for r in records])
-    cost = spend + blocked_day * blocked_all
+    cost = total_cost(spend, blocked_all, blocked_day)
     ran_out = np.array([r.counters[pool, i_out] >= 0 for r in records])
     expired = np.array([r.counters[pool, i_exp] for r in records])
     blocked = np.array([r.counters[pool, i_blk] for r in records])

@@ -28,6 +28,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from flexsim.analysis.costs import total_cost
 from flexsim.analysis.stats import (
     count_mean_interval,
     mean_ci,
@@ -157,7 +158,7 @@ def _option(
     b_lo, b_hi = count_mean_interval(a["blocked"])
     total = None
     if blocked_day is not None:
-        total = _interval(a["spend"] + blocked_day * a["blocked"])
+        total = _interval(total_cost(a["spend"], a["blocked"], blocked_day))
     return Option(
         tokens=tokens,
         price=price,
