@@ -526,7 +526,7 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.output.data import json_text, runs_csv_text
+    from flexsim.output.data import json_text, run_json, runs_csv_text
     from flexsim.output.text import summary_text
     from flexsim.scenario.loader import load_scenario
 
@@ -563,21 +563,20 @@ def cmd_run(args) -> int:
             tick = bar.phase("what to do", work(results))
             recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, tick)
     outputs: list[Output] = []
+    # The run JSON, built once: written to --json, and embedded in the report.
+    document = run_json(results, recommendation) if args.json or track else {}
     if args.json:
-        run_json = dict(results.to_json(), recommendation=_rec_json(recommendation))
-        outputs.append((args.json, json_text(run_json), _kind("run-json")))
+        outputs.append((args.json, json_text(document), _kind("run-json")))
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results, args.raw_csv), _kind("runs-csv")))
     if track:
         from flexsim.analysis.forecast import forecast
         from flexsim.output.data import daily_csv_text
 
-        data = forecast(results)
+        data = forecast(results, document)
         from flexsim.output.text import report_words
 
         data["words"] = report_words(results, recommendation)
-        if recommendation is not None:
-            data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"], args.raw_csv), _kind("daily-csv")))
         if args.report:
@@ -595,14 +594,6 @@ def cmd_run(args) -> int:
     else:
         text = summary_text(results, recommendation)
     return _deliver(args, outputs, text, folder=args.report)
-
-
-def _rec_json(recommendation) -> dict | None:
-    """The recommendation as `run --json` carries it: per pool, under `recommendation`."""
-    if recommendation is None:
-        return None
-    data = recommendation.to_json()
-    return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
 
 
 def _report_files(folder: str, data: dict, scenario_file: str) -> list[Output]:

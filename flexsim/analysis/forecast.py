@@ -98,9 +98,9 @@ def run_out_weeks(results: Results) -> dict[str, dict]:
     return out
 
 
-def forecast(results: Results) -> dict:
-    """Everything a report shows: the run JSON plus breakdowns and series."""
-    run_json = results.to_json()
+def forecast(results: Results, run_json: dict) -> dict:
+    """Everything a report shows: the run JSON (`flexsim.output.data.run_json`) plus breakdowns
+    and series."""
     data = copy.deepcopy(run_json)  # extended below
     data["run_json"] = run_json  # as `run --json` writes it, untouched (embedded in the page)
     plan, tracked = results.plan, results.tracked

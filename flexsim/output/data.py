@@ -5,9 +5,23 @@ from __future__ import annotations
 import io
 import json
 
+from flexsim.analysis.recommend import Recommendation
 from flexsim.api import Results
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.output.cells import safe_writer
+
+
+def run_json(results: Results, recommendation: Recommendation | None) -> dict:
+    """The `run --json` object: the forecast of SPEC section 3 and, per pool, what to do."""
+    return dict(results.to_json(), recommendation=_recommendation_json(recommendation))
+
+
+def _recommendation_json(recommendation: Recommendation | None) -> dict | None:
+    if recommendation is None:
+        return None
+    data = recommendation.to_json()
+    return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
+
 
 CSV_COLUMNS = (
     "run",
