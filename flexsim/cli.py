@@ -747,23 +747,25 @@ def _notes(notes: list[str]) -> None:
 
 def cmd_calibrate(args) -> int:
     from flexsim.history.calibrate import calibrate
+    from flexsim.history.calibrate_yaml import scenario_yaml
     from flexsim.history.usage_export import read_usage
     from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
     result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
-    parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
+    text = scenario_yaml(result)
+    parse_scenario(text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
-    text = (
+    summary = (
         f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
         f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
         f"Next: flexsim run {args.output}\n"
     )
-    return _deliver(args, [(args.output, result.text, _kind("scenario"))], text)
+    return _deliver(args, [(args.output, text, _kind("scenario"))], summary)
 
 
 def cmd_backtest(args) -> int:

@@ -23,7 +23,6 @@ from flexsim.errors import CalibrationError
 from flexsim.history.calibrate import calibrate
 from flexsim.history.usage_export import Usage
 from flexsim.output.progress import Progress, Tick
-from flexsim.scenario.loader import parse_scenario
 from flexsim.scenario.model import Lot, one_year_after
 
 MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
@@ -68,7 +67,7 @@ def backtest(
         runs=runs,
         seed=seed,
     )
-    scenario = parse_scenario(fitted.text, f"<fitted on {usage.source} before {split}>")
+    scenario = replace(fitted.scenario, source=f"<fitted on {usage.source} before {split}>")
     unlimited = tuple(
         Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
         for pool in scenario.pool_names()
