@@ -491,9 +491,9 @@ def _kind(name: str) -> Kind:
 
         return files.csv_kind("daily CSV", DAILY_COLUMNS[:3])
     if name == "advise-csv":
-        from flexsim.analysis.advise import CSV_COLUMNS as ADVISE_COLUMNS
+        from flexsim.output.data import ADVISE_CSV_COLUMNS
 
-        return files.csv_kind("advise CSV", ADVISE_COLUMNS[:3])
+        return files.csv_kind("advise CSV", ADVISE_CSV_COLUMNS[:3])
     if name == "usage-export":
         from flexsim.history.usage_export import STYLES
 
@@ -617,10 +617,10 @@ def cmd_optimize(args) -> int:
         parse_levels,
         parse_sizes,
         reorder_variants,
-        table_text,
         to_json,
     )
     from flexsim.output.data import json_text
+    from flexsim.output.optimize_text import table_text
     from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
 
@@ -681,7 +681,8 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from flexsim.analysis.compare import compare, table_text
+    from flexsim.analysis.compare import compare
+    from flexsim.output.compare_text import table_text
     from flexsim.output.data import json_text
     from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
@@ -700,9 +701,10 @@ def cmd_compare(args) -> int:
 
 
 def cmd_advise(args) -> int:
-    from flexsim.analysis.advise import advise, csv_text, table_text
+    from flexsim.analysis.advise import advise
     from flexsim.analysis.optimize import parse_sizes
-    from flexsim.output.data import json_text
+    from flexsim.output.advise_text import table_text
+    from flexsim.output.data import advise_csv_text, json_text
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -729,7 +731,7 @@ def cmd_advise(args) -> int:
     if args.json:
         outputs.append((args.json, json_text(data), _kind("advise-json")))
     if args.csv:
-        outputs.append((args.csv, csv_text(data, args.raw_csv), _kind("advise-csv")))
+        outputs.append((args.csv, advise_csv_text(data, args.raw_csv), _kind("advise-csv")))
     if args.chart:
         from flexsim.output.charts import advise_chart_png
 
@@ -769,16 +771,9 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from flexsim.history.backtest import (
-        FOLD_HEADER,
-        backtest,
-        backtest_folds,
-        backtest_text,
-        fold_line,
-        folds_text,
-        folds_title,
-    )
+    from flexsim.history.backtest import backtest, backtest_folds
     from flexsim.history.usage_export import read_usage
+    from flexsim.output.backtest_text import FOLD_HEADER, backtest_text, fold_line, folds_text, folds_title
     from flexsim.output.data import json_text
 
     if (args.split is None) == (args.folds is None):

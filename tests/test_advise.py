@@ -13,10 +13,11 @@ import pytest
 from conftest import solo
 from scipy import stats as sps
 
-from flexsim.analysis.advise import advise, csv_text
+from flexsim.analysis.advise import advise
 from flexsim.analysis.costs import yearly_use_cost
 from flexsim.api import simulate
 from flexsim.cli import main
+from flexsim.output.data import advise_csv_text
 from flexsim.scenario.model import Costs, Group, Lot, Normal, ProductUse
 
 BIG = (Lot("big", date(2026, 1, 1), 10_000_000, 3.0, date(2027, 1, 1), price_given=True),)
@@ -135,7 +136,7 @@ def test_advise_cli(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(table.read_text())))
     assert len(rows) == 4 and rows[0]["recommendation"] in ("flex", "subscription")
     assert "heavy-1" in capsys.readouterr().out
-    assert csv_text(data) == table.read_text()
+    assert advise_csv_text(data) == table.read_text()
 
 
 def test_seasonality_moves_days_between_months_not_the_yearly_cost():

@@ -1,5 +1,6 @@
-"""From a Token Usage export to a scenario: rates, people, seasons, teams and packs, with the
-evidence behind each number written beside it as a YAML comment.
+"""From a Token Usage export to a scenario: rates, people, seasons, teams and packs, and the
+evidence behind each number (which `flexsim.history.calibrate_yaml` writes beside it as a YAML
+comment).
 
 What is fitted, and how (docs/tutorial-from-export.md tells the same in plain words):
 - **Rates**: per product, the most common tokens per row over the rows with tokens > 0 (ties:

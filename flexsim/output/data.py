@@ -88,3 +88,49 @@ def daily_csv_text(daily: dict[str, dict], raw: bool = False) -> str:
         for i, day in enumerate(d["date"]):
             writer.writerow([pool, day, *(_number(d[k][i]) for k in DAILY_COLUMNS[2:])])
     return buffer.getvalue()
+
+
+ADVISE_CSV_COLUMNS = (
+    "person",
+    "group",
+    "product",
+    "pool",
+    "days_per_year_mean",
+    "days_per_year_p10",
+    "days_per_year_p90",
+    "flex_cost_per_year_mean",
+    "flex_cost_per_year_p10",
+    "flex_cost_per_year_p90",
+    "subscription_price",
+    "break_even_days_per_year",
+    "probability_subscription_cheaper",
+    "recommendation",
+)
+
+
+def advise_csv_text(data: dict, raw: bool = False) -> str:
+    """The `advise --csv` file: one row per person and product."""
+    buffer = io.StringIO()
+    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
+    writer.writerow(ADVISE_CSV_COLUMNS)
+    for p in data["people"]:
+        d, f = p["days_per_year"], p["flex_cost_per_year"]
+        writer.writerow(
+            [
+                p["person"],
+                p["group"] or "",
+                p["product"],
+                p["pool"],
+                f"{d['mean']:.2f}",
+                f"{d['p10']:.2f}",
+                f"{d['p90']:.2f}",
+                f"{f['mean']:.2f}",
+                f"{f['p10']:.2f}",
+                f"{f['p90']:.2f}",
+                "" if p["subscription_price"] is None else p["subscription_price"],
+                "" if p["break_even_days_per_year"] is None else f"{p['break_even_days_per_year']:.1f}",
+                f"{p['probability_subscription_cheaper']:.4f}",
+                p["recommendation"],
+            ]
+        )
+    return buffer.getvalue()

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation, advice_lines, advice_paragraphs
+from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation
 from flexsim.analysis.stats import (
     count_mean_interval,
     half_width,
@@ -26,6 +26,7 @@ from flexsim.analysis.stats import (
     wilson,
 )
 from flexsim.api import Results
+from flexsim.output.recommendation_text import advice_lines, advice_paragraphs
 
 WIDTH = 80
 
