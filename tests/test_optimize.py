@@ -388,3 +388,8 @@ def test_missing_matplotlib_is_one_clear_line(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "flexsim[report]" in err and len(err.strip().splitlines()) == 1
     assert not chart.exists()
+
+
+def test_the_api_refuses_an_unknown_objective():
+    with pytest.raises(OptimizeError, match="unknown objective 'speed': choose one of cost, service"):
+        evaluate(newsvendor(), "bundle", [1000], runs=2, seed=1, objective="speed")

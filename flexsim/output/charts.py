@@ -184,7 +184,6 @@ def advise_chart_png(data: dict) -> bytes:
 
 
 # -- forecast report charts (from `flexsim.analysis.forecast.forecast`) -----------------------------------
-REPORT_CHARTS = ("balance.png", "run_out.png", "waste.png", "burn.png")
 
 
 def _dates(texts):
@@ -406,11 +405,15 @@ def burn_chart_png(data: dict) -> bytes:
     return _png(fig)
 
 
+_REPORT_DRAWINGS = {
+    "balance.png": balance_chart_png,
+    "run_out.png": run_out_chart_png,
+    "waste.png": waste_chart_png,
+    "burn.png": burn_chart_png,
+}
+REPORT_CHARTS = tuple(_REPORT_DRAWINGS)  # the report's chart files, in the page's order
+
+
 def report_charts(data: dict) -> dict[str, bytes]:
     """Every chart of the forecast report, by file name."""
-    return {
-        "balance.png": balance_chart_png(data),
-        "run_out.png": run_out_chart_png(data),
-        "waste.png": waste_chart_png(data),
-        "burn.png": burn_chart_png(data),
-    }
+    return {name: draw(data) for name, draw in _REPORT_DRAWINGS.items()}
