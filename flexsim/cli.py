@@ -617,7 +617,7 @@ def cmd_optimize(args) -> int:
         parse_levels,
         parse_sizes,
         reorder_variants,
-        to_json,
+        sizing,
     )
     from flexsim.output.data import json_text
     from flexsim.output.optimize_text import table_text
@@ -669,10 +669,10 @@ def cmd_optimize(args) -> int:
             policies,
             executor=args.executor,
         )
-    data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
+    data = sizing(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
     outputs: list[Output] = []
     if args.json:
-        outputs.append((args.json, json_text(data), _kind("optimize-json")))
+        outputs.append((args.json, json_text(data.to_json()), _kind("optimize-json")))
     if args.chart:
         from flexsim.output.charts import optimize_chart_png
 

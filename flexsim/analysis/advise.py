@@ -188,7 +188,11 @@ def _best_bundle(
         cands = evaluate(sc, lot, sizes, runs, seed, workers, objective, tick, executor=executor)
         rec = recommend(cands, objective, 0.05)
         out[key] = {
-            k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95", "run_out_probability", "meets_limit")
+            "tokens": rec.summary.tokens,
+            "expected_cost": rec.summary.expected_cost,
+            "cost_ci95": list(rec.summary.cost_ci95),
+            "run_out_probability": rec.summary.run_out_probability,
+            "meets_limit": rec.meets_limit,
         }
     return out
 

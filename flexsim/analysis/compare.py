@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from flexsim.analysis.costs import run_total_costs, total_cost
-from flexsim.analysis.optimize import paired
-from flexsim.analysis.stats import proportion, summary
+from flexsim.analysis.stats import paired, proportion, summary
 from flexsim.api import Results, simulate
 from flexsim.engine.plan import Plan
 from flexsim.errors import CompareError
@@ -126,8 +125,8 @@ def _describe(cols: dict) -> dict:
 
 def _differences(cols: dict, base: dict) -> dict:
     """Run-by-run differences (scenario minus baseline) of every measure and of run-out (0/1)."""
-    out = {key: paired(cols[key], base[key]) for key, _, _ in MEASURES}
-    out["run_out"] = paired(cols["run_out"], base["run_out"])
+    out = {key: paired(cols[key], base[key]).to_json() for key, _, _ in MEASURES}
+    out["run_out"] = paired(cols["run_out"], base["run_out"]).to_json()
     return out
 
 

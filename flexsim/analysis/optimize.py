@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from flexsim.analysis.costs import total_cost
-from flexsim.analysis.stats import mean_ci, t_interval, wilson, within_limit
+from flexsim.analysis.stats import PairedDifference, mean_ci, paired, wilson, within_limit
 from flexsim.defaults import DEFAULT_OBJECTIVE, OBJECTIVES
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
@@ -72,20 +72,51 @@ class Candidate:
             parts.append(f"top up {self.reorder.tokens:,} below {self.reorder.below.describe()}")
         return ", ".join(parts)
 
-    def summary(self) -> dict:
+    def summary(self) -> CandidateSummary:
         n = len(self.cost)
         out = int(self.ran_out.sum())
-        lo, hi = mean_ci(self.cost)
+        return CandidateSummary(
+            candidate=self.label,
+            tokens=self.tokens,
+            price=self.price,
+            expected_cost=float(self.cost.mean()),
+            cost_ci95=mean_ci(self.cost),
+            run_out_probability=out / n,
+            run_out_ci95=wilson(out, n),
+            expected_expired=float(self.expired.mean()),
+            expected_blocked_days=float(self.blocked_days.mean()),
+            expected_spend=float(self.spend.mean()),
+            reorder=self.reorder,
+        )
+
+
+@dataclass(frozen=True)
+class CandidateSummary:
+    """One candidate's figures over the runs (an entry of `optimize --json`'s candidates)."""
+
+    candidate: str  # in words: "6,000 tokens", "top up 500 below 20%"
+    tokens: int | None
+    price: float | None
+    expected_cost: float  # mean total cost per run (flexsim.analysis.costs)
+    cost_ci95: tuple[float, float] | tuple[None, None]
+    run_out_probability: float
+    run_out_ci95: tuple[float, float]  # Wilson
+    expected_expired: float
+    expected_blocked_days: float
+    expected_spend: float
+    reorder: Reorder | None  # the top-up policy tried, if policies vary
+
+    def to_json(self) -> dict:
         return {
             "tokens": self.tokens,
             "price": self.price,
-            "expected_cost": float(self.cost.mean()),
-            "cost_ci95": [lo, hi],
-            "run_out_probability": out / n,
-            "run_out_ci95": list(wilson(out, n)),
-            "expected_expired": float(self.expired.mean()),
-            "expected_blocked_days": float(self.blocked_days.mean()),
-            "expected_spend": float(self.spend.mean()),
+            "expected_cost": self.expected_cost,
+            "cost_ci95": list(self.cost_ci95),
+            "run_out_probability": self.run_out_probability,
+            "run_out_ci95": list(self.run_out_ci95),
+            "expected_expired": self.expected_expired,
+            "expected_blocked_days": self.expected_blocked_days,
+            "expected_spend": self.expected_spend,
             **(
                 {}
                 if self.reorder is None
@@ -95,6 +126,76 @@ class Candidate:
                     "reorder_lead_days": self.reorder.lead_days,
                 }
             ),
+        }
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A candidate next to the recommended one, compared with it on the same runs."""
+
+    candidate: str
+    tokens: int | None
+    cost_difference: PairedDifference  # recommended - this one, USD per run
+    run_out_difference: PairedDifference  # recommended - this one, probability
+
+    def to_json(self) -> dict:
+        return {
+            "tokens": self.tokens,
+            "candidate": self.candidate,
+            "cost_difference": self.cost_difference.to_json(),
+            "run_out_difference": self.run_out_difference.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """The recommended candidate, whether it meets the run-out limit, and what it was weighed
+    against."""
+
+    summary: CandidateSummary
+    meets_limit: bool
+    compared_with: tuple[Neighbour, ...]
+    flat_region: tuple[str, ...]  # candidates as good on the objective (no significant difference)
+
+    def to_json(self) -> dict:
+        return {
+            **self.summary.to_json(),
+            "meets_limit": self.meets_limit,
+            "compared_with": [n.to_json() for n in self.compared_with],
+            "candidate": self.summary.candidate,
+            "flat_region": list(self.flat_region),
+        }
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What `flexsim optimize` found: every candidate, and the recommended one."""
+
+    scenario: str
+    lot: str | None
+    runs: int
+    seed: int
+    objective: str
+    max_run_out: float
+    recommended: Recommended
+    candidates: tuple[CandidateSummary, ...]
+
+    @property
+    def policies(self) -> bool:
+        """Whether top-up policies vary (else only the size of `lot`)."""
+        return any(c.reorder is not None for c in self.candidates)
+
+    def to_json(self) -> dict:
+        """The `optimize --json` object."""
+        return {
+            "scenario": self.scenario,
+            "lot": self.lot,
+            "runs": self.runs,
+            "seed": self.seed,
+            "objective": self.objective,
+            "max_run_out": self.max_run_out if self.objective == "service" else None,
+            "recommended": self.recommended.to_json(),
+            "candidates": [dict(c.to_json(), candidate=c.candidate) for c in self.candidates],
         }
 
 
@@ -282,18 +383,7 @@ def evaluate(
     return out
 
 
-def paired(a: np.ndarray, b: np.ndarray) -> dict:
-    """Mean of a - b over the common runs, its 95% interval and whether it excludes 0."""
-    d = a - b
-    n = len(d)
-    mean = float(d.mean())
-    if n < 2 or float(d.std(ddof=1)) == 0.0:
-        return {"mean": mean, "ci95": [mean, mean], "significant": mean != 0.0 and n >= 2}
-    low, high = t_interval(d)
-    return {"mean": mean, "ci95": [low, high], "significant": not (low <= 0.0 <= high)}
-
-
-def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dict:
+def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> Recommended:
     """The recommended candidate (as a summary) with paired comparisons to its neighbours.
 
     Sizes alone: `cost` takes the lowest expected cost, `service` the smallest size whose
@@ -320,20 +410,16 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
         neighbours = ranked[:2]
     else:
         neighbours = [j for j in (best - 1, best + 1) if 0 <= j < len(cands)]
-    rec = cands[best].summary()
-    rec["meets_limit"] = meets
-    rec["compared_with"] = [
-        {
-            "tokens": cands[j].tokens,
-            "candidate": cands[j].label,
-            "cost_difference": paired(cands[best].cost, cands[j].cost),
-            "run_out_difference": paired(cands[best].ran_out.astype(float), cands[j].ran_out.astype(float)),
-        }
+    compared = tuple(
+        Neighbour(
+            cands[j].label,
+            cands[j].tokens,
+            paired(cands[best].cost, cands[j].cost),
+            paired(cands[best].ran_out.astype(float), cands[j].ran_out.astype(float)),
+        )
         for j in neighbours
-    ]
-    rec["candidate"] = cands[best].label
-    rec["flat_region"] = flat_region(cands, best, objective)
-    return rec
+    )
+    return Recommended(cands[best].summary(), meets, compared, tuple(flat_region(cands, best, objective)))
 
 
 def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
@@ -352,12 +438,12 @@ def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
             d = paired(cands[best].cost, c.cost)
         else:
             d = paired(cands[best].ran_out.astype(float), c.ran_out.astype(float))
-        if not d["significant"]:
+        if not d.significant:
             out.append(c.label)
     return out
 
 
-def to_json(
+def sizing(
     scenario: Scenario,
     lot: str | None,
     objective: str,
@@ -365,14 +451,15 @@ def to_json(
     runs: int,
     seed: int,
     cands: list[Candidate],
-) -> dict:
-    return {
-        "scenario": scenario.name,
-        "lot": lot,
-        "runs": runs,
-        "seed": seed,
-        "objective": objective,
-        "max_run_out": max_run_out if objective == "service" else None,
-        "recommended": recommend(cands, objective, max_run_out),
-        "candidates": [dict(c.summary(), candidate=c.label) for c in cands],
-    }
+) -> Sizing:
+    """The candidates summarised and the recommendation (see `recommend`)."""
+    return Sizing(
+        scenario.name,
+        lot,
+        runs,
+        seed,
+        objective,
+        max_run_out,
+        recommend(cands, objective, max_run_out),
+        tuple(c.summary() for c in cands),
+    )

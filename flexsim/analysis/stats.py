@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import overload
 
@@ -321,3 +322,26 @@ def quantile_uncertain(share_out: tuple[float, float], q: float) -> bool:
     interval) straddles q, so with more runs that quantile might not exist, or might appear."""
     lo, hi = share_out
     return lo <= q <= hi
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """The mean of a - b over the same runs, its 95% interval and whether the interval excludes 0."""
+
+    mean: float
+    ci95: tuple[float, float]
+    significant: bool
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "ci95": list(self.ci95), "significant": self.significant}
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> PairedDifference:
+    """a - b compared run by run (common random numbers: the runs pair up)."""
+    d = a - b
+    n = len(d)
+    mean = float(d.mean())
+    if n < 2 or float(d.std(ddof=1)) == 0.0:
+        return PairedDifference(mean, (mean, mean), mean != 0.0 and n >= 2)
+    low, high = t_interval(d)
+    return PairedDifference(mean, (low, high), not (low <= 0.0 <= high))
