@@ -22,8 +22,12 @@ _PUBLIC = {
     "Scenario": ("flexsim.scenario.model", "Scenario"),
     "parse_scenario": ("flexsim.scenario.loader", "parse_scenario"),
     "RunRecord": ("flexsim.engine.records", "RunRecord"),
+    "FlexsimError": ("flexsim.errors", "FlexsimError"),
     "ScenarioError": ("flexsim.errors", "ScenarioError"),
     "OutputError": ("flexsim.errors", "OutputError"),
+    "OptimizeError": ("flexsim.errors", "OptimizeError"),
+    "CompareError": ("flexsim.errors", "CompareError"),
+    "CalibrationError": ("flexsim.errors", "CalibrationError"),
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -15,9 +15,18 @@ from fractions import Fraction
 import numpy as np
 
 from flexsim import __version__
-from flexsim.analysis.stats import event_day_quantile, mean_ci, proportion, rare_summary, summary, wilson
+from flexsim.analysis.stats import (
+    event_day_quantile,
+    half_width,
+    mean_ci,
+    proportion,
+    rare_summary,
+    summary,
+    wilson,
+)
+from flexsim.defaults import DEFAULT_ENGINE
 from flexsim.engine.plan import Plan
-from flexsim.engine.records import POOL_COUNTERS, RunRecord
+from flexsim.engine.records import DETAILS, POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import choose_engine, collect
 from flexsim.engine.tracking import Tracked
 from flexsim.output.progress import Progress, Tick
@@ -59,6 +68,16 @@ class Results:
                 i = POOL_COUNTERS.index(name)
                 self._cache[key] = np.array([r.counters[p, i] for r in self.records], np.int64)
         return self._cache[key]
+
+    def per_seat(self, name: str) -> np.ndarray:
+        """One of the per-seat (or per-person) arrays of `RunRecord`, stacked over the runs
+        (runs first); the simulation must have kept them (`keep_seats`)."""
+        if name not in DETAILS:
+            raise ValueError(f"{name!r} is not a per-seat figure: one of {', '.join(DETAILS)}")
+        arrays = [getattr(r, name) for r in self.records]
+        if any(a is None for a in arrays):
+            raise ValueError(f"{name} was not kept: simulate with keep_seats=True")
+        return np.stack(arrays)
 
     def _pool_index(self, pool: int | str) -> int:
         return self.plan.pool_names.index(pool) if isinstance(pool, str) else pool
@@ -142,7 +161,7 @@ def simulate(
     runs: int | None = None,
     seed: int | None = None,
     workers: int = 1,
-    engine: str = "auto",
+    engine: str = DEFAULT_ENGINE,
     progress: bool | None | Tick = False,
     keep_seats: bool = False,
     precision: float | None = None,
@@ -204,11 +223,10 @@ def precise_enough(records: list[RunRecord], plan: Plan, precision: float) -> bo
     i_used = POOL_COUNTERS.index("tokens_consumed")
     for p in range(plan.n_pools):
         out = sum(1 for r in records if r.counters[p, i_out] >= 0)
-        lo, hi = wilson(out, n)
-        if (hi - lo) / 2 > precision:
+        if half_width(wilson(out, n)) > precision:
             return False
         used = np.array([r.counters[p, i_used] for r in records], np.float64)
-        low, high = mean_ci(used)
-        if (high - low) / 2 > precision * used.mean():
+        used_half = half_width(mean_ci(used))
+        if used_half is None or used_half > precision * used.mean():
             return False
     return True

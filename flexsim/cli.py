@@ -7,13 +7,18 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from flexsim import __version__
-from flexsim.errors import ClusterError, OutputError, ScenarioError
+from flexsim.defaults import DEFAULT_ENGINE, DEFAULT_OBJECTIVE, ENGINES, OBJECTIVES
+from flexsim.errors import FlexsimError, OptimizeError, UsageError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
-class UsageError(Exception):
-    """Bad command-line input: reported in one line with exit status 2."""
+    from flexsim.output.files import Kind
+
+    Output = tuple[str, str | bytes, Kind]  # (path, content, kind) of one output file
 
 
 def _whole(least: int, words: str):
@@ -127,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run, "the summary")
     run.add_argument(
         "--engine",
-        choices=("simpy", "fast", "auto"),
-        default="auto",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
         help="simpy: the model of record; fast: same results, quicker; auto (default)",
     )
     run.add_argument("--runs-csv", metavar="OUT.csv", help="write one row per (run, pool)")
@@ -197,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument(
         "--objective",
-        choices=("cost", "service"),
-        default="cost",
+        choices=OBJECTIVES,
+        default=DEFAULT_OBJECTIVE,
         help="cost (default): lowest expected total cost; service: smallest size "
         "(or, when policies vary, cheapest candidate) whose run-out "
         "probability is at most --max-run-out",
@@ -334,7 +339,7 @@ def _teach(sub) -> None:
         cmd.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
-def _examples() -> dict[str, object]:
+def _examples() -> dict[str, Traversable]:
     """The shipped example scenarios (package data): name -> file."""
     from importlib.resources import files
 
@@ -472,19 +477,19 @@ def _deliver(args, outputs: list, text: str, folder: str | None = None) -> int:
     return 0
 
 
-def _kind(name: str):
+def _kind(name: str) -> Kind:
     """The kind of each output, as `flexsim.output.files` recognises an earlier one."""
     from flexsim.output import files
 
     if name.endswith("-json"):
-        keys = {
+        keys: dict[str, list[tuple[str, ...]]] = {
             "run-json": [("scenario", "runs", "seed", "pools", "lots")],
             "optimize-json": [("scenario", "objective", "candidates")],
             "compare-json": [("baseline", "scenarios", "differences")],
             "advise-json": [("scenario", "threshold", "people")],
             "backtest-json": [("split", "actual_tokens"), ("folds", "coverage")],
-        }[name]
-        return files.json_kind(name.replace("-json", " JSON"), *keys)
+        }
+        return files.json_kind(name.replace("-json", " JSON"), *keys[name])
     if name == "runs-csv":
         from flexsim.output.data import CSV_COLUMNS
 
@@ -494,9 +499,9 @@ def _kind(name: str):
 
         return files.csv_kind("daily CSV", DAILY_COLUMNS[:3])
     if name == "advise-csv":
-        from flexsim.analysis.advise import CSV_COLUMNS
+        from flexsim.output.data import ADVISE_CSV_COLUMNS
 
-        return files.csv_kind("advise CSV", CSV_COLUMNS[:3])
+        return files.csv_kind("advise CSV", ADVISE_CSV_COLUMNS[:3])
     if name == "usage-export":
         from flexsim.history.usage_export import STYLES
 
@@ -529,8 +534,7 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.engine.runner import EngineRefused
-    from flexsim.output.data import json_text, runs_csv_text
+    from flexsim.output.data import json_text, run_json, runs_csv_text
     from flexsim.output.text import summary_text
     from flexsim.scenario.loader import load_scenario
 
@@ -543,22 +547,19 @@ def cmd_run(args) -> int:
     ]
     _check_outputs(args, outs + report, folder=args.report)
     track = bool(args.report or args.daily_csv)
-    try:
-        if args.precision is not None and not 0 < args.precision < 1:
-            raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
-        results = simulate(
-            scenario,
-            runs=args.runs,
-            seed=args.seed,
-            workers=args.workers,
-            engine=args.engine,
-            progress=None if not args.quiet else False,
-            precision=args.precision,
-            track=track,
-            executor=args.executor,
-        )
-    except EngineRefused as exc:
-        raise UsageError(str(exc)) from None
+    if args.precision is not None and not 0 < args.precision < 1:
+        raise UsageError(f"--precision {args.precision}: must be between 0 and 1")
+    results = simulate(
+        scenario,
+        runs=args.runs,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        progress=None if not args.quiet else False,
+        precision=args.precision,
+        track=track,
+        executor=args.executor,
+    )
     if not 0 < args.target_risk < 1:
         raise UsageError(f"--target-risk {args.target_risk}: must be between 0 and 1 (e.g. 0.05 or 5%)")
     recommendation = None
@@ -569,23 +570,22 @@ def cmd_run(args) -> int:
         with Progress(enabled=False if args.quiet else None) as bar:
             tick = bar.phase("what to do", work(results))
             recommendation = recommend(results, args.target_risk, args.lead_days, args.workers, tick)
-    outputs: list[tuple[str, str | bytes]] = []
+    outputs: list[Output] = []
+    # The run JSON, built once: written to --json, and embedded in the report.
+    document = run_json(results, recommendation) if args.json or track else {}
     if args.json:
-        run_json = dict(results.to_json(), recommendation=_rec_json(recommendation))
-        outputs.append((args.json, json_text(run_json), _kind("run-json")))
+        outputs.append((args.json, json_text(document), _kind("run-json")))
     if args.runs_csv:
         outputs.append((args.runs_csv, runs_csv_text(results, args.raw_csv), _kind("runs-csv")))
     if track:
         from flexsim.analysis.forecast import forecast
         from flexsim.output.data import daily_csv_text
 
-        data = forecast(results)
+        data = forecast(results, document)
         from flexsim.output.text import pack_words, report_words
 
         data["words"] = report_words(results, recommendation)
         data["pack_words"] = pack_words(results)
-        if recommendation is not None:
-            data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"], args.raw_csv), _kind("daily-csv")))
         if args.report:
@@ -605,22 +605,14 @@ def cmd_run(args) -> int:
     return _deliver(args, outputs, text, folder=args.report)
 
 
-def _rec_json(recommendation) -> dict | None:
-    """The recommendation as `run --json` carries it: per pool, under `recommendation`."""
-    if recommendation is None:
-        return None
-    data = recommendation.to_json()
-    return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
-
-
-def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str, str | bytes, object]]:
+def _report_files(folder: str, data: dict, scenario_file: str) -> list[Output]:
     """report.html and its charts, as (path, content, kind); the folder is made when they are
     written (and removed again if writing fails)."""
     from flexsim.output.charts import report_charts
     from flexsim.output.report import report_html
 
     charts = report_charts(data)
-    files: list = [(os.path.join(folder, name), png, _kind("chart")) for name, png in charts.items()]
+    files: list[Output] = [(os.path.join(folder, name), png, _kind("chart")) for name, png in charts.items()]
     files.append(
         (os.path.join(folder, "report.html"), report_html(data, charts, scenario_file), _kind("report"))
     )
@@ -629,16 +621,15 @@ def _report_files(folder: str, data: dict, scenario_file: str) -> list[tuple[str
 
 def cmd_optimize(args) -> int:
     from flexsim.analysis.optimize import (
-        OptimizeError,
         evaluate,
         parse_counts,
         parse_levels,
         parse_sizes,
         reorder_variants,
-        table_text,
-        to_json,
+        sizing,
     )
     from flexsim.output.data import json_text
+    from flexsim.output.optimize_text import table_text
     from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
 
@@ -648,52 +639,49 @@ def cmd_optimize(args) -> int:
     )
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
-    try:
-        if (args.lot is None) != (args.sizes is None):
-            raise OptimizeError("--lot and --sizes go together")
-        if (args.reorder_below is None) != (args.reorder_tokens is None):
-            raise OptimizeError("--reorder-below and --reorder-tokens go together")
-        if not args.reorder_below and (args.pool or args.reorder_lead is not None):
-            raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and --reorder-tokens")
-        sizes = parse_sizes(args.sizes) if args.sizes else None
-        policies = None
-        lot_pool = scenario.lot_named(args.lot).pool if args.lot in [x.name for x in scenario.lots] else None
-        if args.pool and lot_pool and args.pool != lot_pool:
-            raise OptimizeError(
-                f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
-                "a pack and a top-up policy are optimised together in one pool"
-            )
-        if args.reorder_below:
-            pool = args.pool or lot_pool
-            if pool is None:
-                pool = scenario.reorders[0].pool if len(scenario.reorders) == 1 else scenario.pool_names()[0]
-            policies = reorder_variants(
-                scenario,
-                pool,
-                parse_levels(args.reorder_below),
-                parse_counts(args.reorder_tokens, "--reorder-tokens"),
-                args.reorder_lead,
-            )
-        total = runs * (len(policies) if policies else 1)
-        with Progress(enabled=False if args.quiet else None) as bar:
-            cands = evaluate(
-                scenario,
-                args.lot,
-                sizes,
-                runs,
-                seed,
-                args.workers,
-                args.objective,
-                bar.phase("candidates", total),
-                policies,
-                executor=args.executor,
-            )
-    except OptimizeError as exc:
-        raise UsageError(str(exc)) from None
-    data = to_json(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
-    outputs = []
+    if (args.lot is None) != (args.sizes is None):
+        raise OptimizeError("--lot and --sizes go together")
+    if (args.reorder_below is None) != (args.reorder_tokens is None):
+        raise OptimizeError("--reorder-below and --reorder-tokens go together")
+    if not args.reorder_below and (args.pool or args.reorder_lead is not None):
+        raise OptimizeError("--pool and --reorder-lead only go with --reorder-below and --reorder-tokens")
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    policies = None
+    lot_pool = scenario.lot_named(args.lot).pool if args.lot in [x.name for x in scenario.lots] else None
+    if args.pool and lot_pool and args.pool != lot_pool:
+        raise OptimizeError(
+            f"--pool {args.pool!r}: pack {args.lot!r} is in pool {lot_pool!r}; "
+            "a pack and a top-up policy are optimised together in one pool"
+        )
+    if args.reorder_below:
+        pool = args.pool or lot_pool
+        if pool is None:
+            pool = scenario.reorders[0].pool if len(scenario.reorders) == 1 else scenario.pool_names()[0]
+        policies = reorder_variants(
+            scenario,
+            pool,
+            parse_levels(args.reorder_below),
+            parse_counts(args.reorder_tokens, "--reorder-tokens"),
+            args.reorder_lead,
+        )
+    total = runs * (len(policies) if policies else 1)
+    with Progress(enabled=False if args.quiet else None) as bar:
+        cands = evaluate(
+            scenario,
+            args.lot,
+            sizes,
+            runs,
+            seed,
+            args.workers,
+            args.objective,
+            bar.phase("candidates", total),
+            policies,
+            executor=args.executor,
+        )
+    data = sizing(scenario, args.lot, args.objective, args.max_run_out, runs, seed, cands)
+    outputs: list[Output] = []
     if args.json:
-        outputs.append((args.json, json_text(data), _kind("optimize-json")))
+        outputs.append((args.json, json_text(data.to_json()), _kind("optimize-json")))
     if args.chart:
         from flexsim.output.charts import optimize_chart_png
 
@@ -702,7 +690,8 @@ def cmd_optimize(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from flexsim.analysis.compare import CompareError, compare, table_text
+    from flexsim.analysis.compare import compare
+    from flexsim.output.compare_text import table_text
     from flexsim.output.data import json_text
     from flexsim.output.progress import Progress
     from flexsim.scenario.loader import load_scenario
@@ -713,20 +702,18 @@ def cmd_compare(args) -> int:
     _check_outputs(args, [(args.json, _kind("compare-json"))])
     runs = args.runs or scenarios[0].runs
     seed = scenarios[0].seed if args.seed is None else args.seed
-    try:
-        with Progress(enabled=False if args.quiet else None) as bar:
-            tick = bar.phase(f"{len(scenarios)} scenarios", runs * len(scenarios))
-            result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
-    except CompareError as exc:
-        raise UsageError(str(exc)) from None
+    with Progress(enabled=False if args.quiet else None) as bar:
+        tick = bar.phase(f"{len(scenarios)} scenarios", runs * len(scenarios))
+        result = compare(scenarios, runs, seed, args.workers, tick, executor=args.executor)
     outputs = [(args.json, json_text(result), _kind("compare-json"))] if args.json else []
     return _deliver(args, outputs, table_text(result))
 
 
 def cmd_advise(args) -> int:
-    from flexsim.analysis.advise import advise, csv_text, table_text
-    from flexsim.analysis.optimize import OptimizeError, parse_sizes
-    from flexsim.output.data import json_text
+    from flexsim.analysis.advise import advise
+    from flexsim.analysis.optimize import parse_sizes
+    from flexsim.output.advise_text import table_text
+    from flexsim.output.data import advise_csv_text, json_text
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -735,28 +722,25 @@ def cmd_advise(args) -> int:
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     threshold = scenario.costs.subscription_threshold if args.threshold is None else args.threshold
-    try:
-        if (args.lot is None) != (args.sizes is None):
-            raise OptimizeError("--lot and --sizes go together")
-        sizes = parse_sizes(args.sizes) if args.sizes else None
-        data = advise(
-            scenario,
-            runs,
-            seed,
-            args.workers,
-            threshold,
-            progress=False if args.quiet else None,
-            lot=args.lot,
-            sizes=sizes,
-            executor=args.executor,
-        )
-    except OptimizeError as exc:
-        raise UsageError(str(exc)) from None
-    outputs = []
+    if (args.lot is None) != (args.sizes is None):
+        raise OptimizeError("--lot and --sizes go together")
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    data = advise(
+        scenario,
+        runs,
+        seed,
+        args.workers,
+        threshold,
+        progress=False if args.quiet else None,
+        lot=args.lot,
+        sizes=sizes,
+        executor=args.executor,
+    )
+    outputs: list[Output] = []
     if args.json:
         outputs.append((args.json, json_text(data), _kind("advise-json")))
     if args.csv:
-        outputs.append((args.csv, csv_text(data, args.raw_csv), _kind("advise-csv")))
+        outputs.append((args.csv, advise_csv_text(data, args.raw_csv), _kind("advise-csv")))
     if args.chart:
         from flexsim.output.charts import advise_chart_png
 
@@ -773,79 +757,67 @@ def _notes(notes: list[str]) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from flexsim.history.calibrate import CalibrationError, calibrate
+    from flexsim.history.calibrate import calibrate
+    from flexsim.history.calibrate_yaml import scenario_yaml
     from flexsim.history.usage_export import read_usage
     from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
-    try:
-        result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
-    except CalibrationError as exc:
-        raise UsageError(str(exc)) from None
-    parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
+    result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
+    text = scenario_yaml(result)
+    parse_scenario(text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
-    text = (
+    summary = (
         f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
         f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
         f"Next: flexsim run {args.output}\n"
     )
-    return _deliver(args, [(args.output, result.text, _kind("scenario"))], text)
+    return _deliver(args, [(args.output, text, _kind("scenario"))], summary)
 
 
 def cmd_backtest(args) -> int:
-    from flexsim.history.backtest import (
-        FOLD_HEADER,
-        backtest,
-        backtest_folds,
-        backtest_text,
-        fold_line,
-        folds_text,
-        folds_title,
-    )
-    from flexsim.history.calibrate import CalibrationError
+    from flexsim.history.backtest import backtest, backtest_folds
     from flexsim.history.usage_export import read_usage
+    from flexsim.output.backtest_text import FOLD_HEADER, backtest_text, fold_line, folds_text, folds_title
     from flexsim.output.data import json_text
 
     if (args.split is None) == (args.folds is None):
         raise UsageError("backtest needs --split DATE or --folds K (one of them)")
     _check_outputs(args, [(args.json, _kind("backtest-json"))])
     usage = read_usage(args.usage)
-    try:
-        if args.split is not None:
-            data = backtest(
-                usage,
-                args.split,
-                args.runs,
-                args.seed,
-                args.workers,
-                args.horizon,
-                progress=False if args.quiet else None,
-                executor=args.executor,
-            )
-            text = backtest_text(args.usage, data)
-        else:
-            live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
-            if live:
-                print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
-                print(FOLD_HEADER, flush=True)
-            data = backtest_folds(
-                usage,
-                args.folds,
-                args.runs,
-                args.seed,
-                args.workers,
-                args.horizon,
-                each=(lambda f: print(fold_line(f), flush=True)) if live else None,
-                progress=False if args.quiet else None,
-                executor=args.executor,
-            )
-            text = folds_text(args.usage, data, table=not live)
-    except CalibrationError as exc:
-        raise UsageError(str(exc)) from None
+    if args.split is not None:
+        data = backtest(
+            usage,
+            args.split,
+            args.runs,
+            args.seed,
+            args.workers,
+            args.horizon,
+            progress=False if args.quiet else None,
+            executor=args.executor,
+        )
+        text = backtest_text(args.usage, data)
+    else:
+        live = not args.quiet and sys.stdout.isatty()  # the table as the folds finish
+        if live:
+            print(folds_title(args.usage, args.folds, args.runs, args.seed, args.horizon))
+            print(FOLD_HEADER, flush=True)
+        data = backtest_folds(
+            usage,
+            args.folds,
+            args.runs,
+            args.seed,
+            args.workers,
+            args.horizon,
+            each=(lambda f: print(fold_line(f), flush=True)) if live else None,
+            progress=False if args.quiet else None,
+            executor=args.executor,
+        )
+        text = folds_text(args.usage, data, table=not live)
     return _deliver(args, [(args.json, json_text(data), _kind("backtest-json"))] if args.json else [], text)
 
 
@@ -869,8 +841,8 @@ def cmd_synth_export(args) -> int:
     content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
-    days = [r["day"] for r in syn.records]
-    span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
+    days = [str(r["day"]) for r in syn.records]
+    span = f", {min(days)[:10]} to {max(days)[:10]}" if days else ""
     text = (
         f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
@@ -938,10 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _executor(args):
             return COMMANDS[args.command](args)
-    except ScenarioError as exc:
-        print(f"flexsim: error: {exc}", file=sys.stderr)
-        return 2
-    except (UsageError, OutputError, ClusterError) as exc:
+    except FlexsimError as exc:  # the one translation of bad input into a line and exit status 2
         print(f"flexsim: error: {exc}", file=sys.stderr)
         return 2
     except Terminated as exc:

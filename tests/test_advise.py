@@ -13,9 +13,11 @@ import pytest
 from conftest import solo
 from scipy import stats as sps
 
-from flexsim.analysis.advise import advise, csv_text, pool_cost
+from flexsim.analysis.advise import advise
+from flexsim.analysis.costs import yearly_use_cost
 from flexsim.api import simulate
 from flexsim.cli import main
+from flexsim.output.data import advise_csv_text
 from flexsim.scenario.model import Costs, Group, Lot, Normal, ProductUse
 
 BIG = (Lot("big", date(2026, 1, 1), 10_000_000, 3.0, date(2027, 1, 1), price_given=True),)
@@ -78,8 +80,9 @@ def test_plan_saving_is_the_paired_difference_of_two_simulations():
     data = advise(sc, runs=runs, seed=seed)
     moved = frozenset((m["person"], m["product"]) for m in data["plan"]["move_to_subscription"])
     assert moved == {("daily", "Revit"), ("often", "Revit")}
-    before = pool_cost(simulate(sc, runs=runs, seed=seed))
-    after = pool_cost(simulate(replace(sc, on_subscription=moved), runs=runs, seed=seed)) + 2 * 2985
+    before = yearly_use_cost(simulate(sc, runs=runs, seed=seed).records, sc)
+    after_sc = replace(sc, on_subscription=moved)
+    after = yearly_use_cost(simulate(after_sc, runs=runs, seed=seed).records, after_sc) + 2 * 2985
     assert data["plan"]["saving"]["mean"] == pytest.approx(float((before - after).mean()))
     assert data["plan"]["cost_after"]["mean"] == pytest.approx(float(after.mean()))
 
@@ -133,7 +136,7 @@ def test_advise_cli(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(table.read_text())))
     assert len(rows) == 4 and rows[0]["recommendation"] in ("flex", "subscription")
     assert "heavy-1" in capsys.readouterr().out
-    assert csv_text(data) == table.read_text()
+    assert advise_csv_text(data) == table.read_text()
 
 
 def test_seasonality_moves_days_between_months_not_the_yearly_cost():

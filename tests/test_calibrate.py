@@ -4,6 +4,7 @@ back again: a synthetic export of a known firm calibrates to that firm within bi
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from flexsim.cli import main
 from flexsim.history.calibrate import SHORT_HISTORY, calibrate
+from flexsim.history.calibrate_yaml import scenario_yaml
 from flexsim.history.usage_export import read_usage
 from flexsim.scenario.loader import load_scenario, parse_scenario
 
@@ -86,7 +88,7 @@ def test_round_trip_rates_exact_and_days_per_week_within_binomial_error(tmp_path
 
 def test_seasons_are_recovered_from_a_year(tmp_path: Path) -> None:
     text, _ = firm(people=40, seed=9, seasonality="seasonality: {aug: 0.5, dec: 0.7}")
-    fitted = parse_scenario(calibrate(read_usage(synth(tmp_path, text))).text, "c.yaml")
+    fitted = parse_scenario(scenario_yaml(calibrate(read_usage(synth(tmp_path, text)))), "c.yaml")
     season = np.array(fitted.seasonality)
     plain = np.delete(season, [7, 11]).mean()
     assert season[7] / plain == pytest.approx(0.5, abs=0.08)
@@ -97,8 +99,8 @@ def test_less_than_a_year_has_no_seasonality_and_says_why(tmp_path: Path) -> Non
     text, _ = firm(people=6, end="2026-08-31")
     result = calibrate(read_usage(synth(tmp_path, text)))
     assert result.fit.seasonality is None
-    assert "\nseasonality:" not in result.text
-    assert "# Seasonality not fitted" in result.text
+    assert "\nseasonality:" not in scenario_yaml(result)
+    assert "# Seasonality not fitted" in scenario_yaml(result)
     assert "fewer than 15 workdays in sep, oct, nov, dec" in result.fit.season_comment
 
 
@@ -162,13 +164,13 @@ def test_packs_are_replayed_through_the_history_in_draw_order(tmp_path: Path) ->
         "big,2026-01-01,100,2.75,\nlater,2026-02-01,50,2.75,\nfuture,2026-03-01,500,2.75,\n"
     )
     result = calibrate(read_usage(usage), str(packs))
-    sc = parse_scenario(result.text, "c.yaml")
+    sc = parse_scenario(scenario_yaml(result), "c.yaml")
     # small (ends first) takes 10 + 10 + 5; big the other 5 and, after small ran dry, 10 more.
     assert {lot.name: lot.tokens for lot in sc.lots} == {"big": 85, "later": 50, "future": 500}
-    assert "left out: small" in result.text
+    assert "left out: small" in scenario_yaml(result)
     assert sc.start == date(2026, 2, 3)
     packs.write_text("name,date,tokens,price,remaining\nbig,2026-01-01,100,2.75,60\n")
-    assert parse_scenario(calibrate(read_usage(usage), str(packs)).text, "c").lots[0].tokens == 60
+    assert parse_scenario(scenario_yaml(calibrate(read_usage(usage), str(packs))), "c").lots[0].tokens == 60
 
 
 @pytest.mark.parametrize(
@@ -283,5 +285,36 @@ def test_with_one_team_a_pack_needs_no_pool(tmp_path: Path) -> None:
     packs.write_text(
         "name, date, tokens, price, pool\nA, 2026-01-01, 100, 2.75,\nB, 2026-03-01, 50, 3, main\n"
     )
-    sc = parse_scenario(calibrate(read_usage(usage), str(packs)).text, "c.yaml")
+    sc = parse_scenario(scenario_yaml(calibrate(read_usage(usage), str(packs))), "c.yaml")
     assert [(lot.name, lot.tokens, lot.pool) for lot in sc.lots] == [("A", 90, "Studio"), ("B", 50, "Studio")]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "flexsim" / "examples"
+
+
+@pytest.mark.parametrize(
+    ("packs", "start", "end"),
+    [
+        (None, None, None),
+        (EXAMPLES / "firm-history-packs.csv", None, None),
+        (EXAMPLES / "firm-history-packs.csv", date(2026, 12, 1), date(2027, 3, 31)),
+    ],
+)
+def test_the_written_scenario_reads_back_as_the_calibrated_one(packs, start, end) -> None:
+    usage = read_usage(EXAMPLES / "firm-history-usage.csv")
+    result = calibrate(usage, None if packs is None else str(packs), start, end)
+    read_back = parse_scenario(scenario_yaml(result), "c.yaml")
+    assert read_back == replace(result.scenario, source="c.yaml")
+    assert list(read_back.products.items()) == list(result.scenario.products.items())  # same order
+    assert list(read_back.subscriptions.items()) == list(result.scenario.subscriptions.items())
+
+
+def test_a_short_history_reads_back_too(tmp_path: Path) -> None:
+    usage = export(
+        tmp_path,
+        ["T,a@x.example,Revit,2026-01-05,10", "U,b@x.example,AutoCAD,2026-01-06,7"],
+    )
+    packs = tmp_path / "packs.csv"
+    packs.write_text("name,date,tokens,price,pool\nodd,2026-01-01,100,2.7654321,T\nfree,2026-01-02,50,,U\n")
+    result = calibrate(read_usage(usage), str(packs))
+    assert parse_scenario(scenario_yaml(result), "c") == replace(result.scenario, source="c")

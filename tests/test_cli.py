@@ -331,3 +331,18 @@ def test_every_command_help_teaches(capsys):
         assert name in EXAMPLES_HELP, name
         text = cmd.format_help()
         assert "examples:" in text and "more: docs/" in text and cmd.description
+
+
+@pytest.mark.parametrize(
+    "name", ["ScenarioError", "UsageError", "OutputError", "ClusterError", "OptimizeError", "CompareError"]
+)
+def test_every_flexsim_error_is_one_line_and_exit_2(monkeypatch, capsys, name):
+    import flexsim.cli as cli
+    from flexsim import errors
+
+    def fail(args):
+        raise getattr(errors, name)("what went wrong")
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", fail)
+    assert main(["validate", str(SMALL)]) == 2
+    assert capsys.readouterr().err == "flexsim: error: what went wrong\n"

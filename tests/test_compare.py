@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from flexsim.analysis.compare import MEASURES, PEOPLE_DIFFER, CompareError, compare, table_text
+from flexsim.analysis.compare import MEASURES, PEOPLE_DIFFER, CompareError, compare
 from flexsim.analysis.optimize import evaluate
 from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
+from flexsim.output.compare_text import table_text
 from flexsim.scenario.loader import load_scenario
 from flexsim.scenario.model import Costs, Group, Lot, Normal, Pool, ProductUse, Scenario
 

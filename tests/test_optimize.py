@@ -98,7 +98,7 @@ def test_newsvendor_optimum_within_one_percent():
     n = 12 * 261  # launches possible in 2026 (261 workdays)
     sizes = list(range(7000, 8600, 10))
     cands = evaluate(sc, "bundle", sizes, runs=600, seed=4)
-    chosen = recommend(cands, "cost", 0.05)["tokens"]
+    chosen = recommend(cands, "cost", 0.05).summary.tokens
     exact = {s: exact_cost(s, n, 0.25, 3.0, 500.0) for s in sizes}
     best = min(exact.values())
     # The newsvendor answer: the smallest k with F(k) >= 1 - 30/500 charges of 10 tokens.
@@ -112,7 +112,7 @@ def test_service_picks_smallest_size_within_the_limit():
     n = 12 * 261
     sizes = list(range(7600, 8400, 20))
     cands = evaluate(sc, "bundle", sizes, runs=800, seed=9, objective="service")
-    chosen = recommend(cands, "service", 0.10)["tokens"]
+    chosen = recommend(cands, "service", 0.10).summary.tokens
     # Exact run-out probability of a size: P(N > size // 10).
     exact = {s: float(sps.binom.sf(s // 10, n, 0.25)) for s in sizes}
     exact_choice = min(s for s in sizes if exact[s] <= 0.10)
@@ -135,7 +135,7 @@ def test_service_breaks_the_limit_rarely_on_an_exact_case():
     broken = 0
     for seed in range(10):
         cands = evaluate(sc, "bundle", sizes, runs=200, seed=100 + seed, objective="service")
-        broken += exact[recommend(cands, "service", 0.10)["tokens"]] > 0.10
+        broken += exact[recommend(cands, "service", 0.10).summary.tokens] > 0.10
     assert broken <= 1
 
 
@@ -143,7 +143,7 @@ def test_the_flat_region_lists_the_sizes_as_good_as_the_best():
     sc = newsvendor()
     cands = evaluate(sc, "bundle", list(range(7600, 8400, 40)), runs=300, seed=9, objective="cost")
     rec = recommend(cands, "cost", 0.05)
-    assert rec["candidate"] in rec["flat_region"] and 1 < len(rec["flat_region"]) < len(cands)
+    assert rec.summary.candidate in rec.flat_region and 1 < len(rec.flat_region) < len(cands)
 
 
 def test_run_out_probability_never_rises_with_size_for_one_rate():
@@ -241,7 +241,7 @@ def test_sizes_message_names_the_real_problem():
 
 
 def _recommended(sc, sizes, runs=150, seed=6):
-    return recommend(evaluate(sc, "bundle", sizes, runs=runs, seed=seed), "cost", 0.05)["tokens"]
+    return recommend(evaluate(sc, "bundle", sizes, runs=runs, seed=seed), "cost", 0.05).summary.tokens
 
 
 def test_a_dearer_blocked_day_never_lowers_the_recommended_size():
@@ -292,7 +292,9 @@ def _best_level(lead: int) -> int:
     levels = [Threshold(tokens=t) for t in range(0, 501, 25)]
     policies = reorder_variants(sc, "main", levels, [500])
     cands = evaluate(sc, None, None, runs=2, seed=1, policies=policies)
-    return recommend(cands, "cost", 0.05)["reorder_below"]
+    reorder = recommend(cands, "cost", 0.05).summary.reorder
+    assert reorder is not None
+    return reorder.below.describe()
 
 
 def test_a_longer_lead_time_never_lowers_the_best_reorder_level():
@@ -388,3 +390,8 @@ def test_missing_matplotlib_is_one_clear_line(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "flexsim[report]" in err and len(err.strip().splitlines()) == 1
     assert not chart.exists()
+
+
+def test_the_api_refuses_an_unknown_objective():
+    with pytest.raises(OptimizeError, match="unknown objective 'speed': choose one of cost, service"):
+        evaluate(newsvendor(), "bundle", [1000], runs=2, seed=1, objective="speed")

@@ -127,7 +127,7 @@ def test_the_advice_never_contradicts_its_cost_line(name):
     from pathlib import Path
 
     from flexsim import load
-    from flexsim.analysis.recommend import advice_paragraphs
+    from flexsim.output.recommendation_text import advice_paragraphs
 
     results = simulate(load(Path(__file__).parents[1] / "flexsim" / "examples" / f"{name}.yaml"), runs=200)
     for advice in recommend(results).pools:

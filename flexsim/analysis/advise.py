@@ -8,33 +8,21 @@ needs, so the plan is re-simulated on the same runs (common random numbers) and 
 
 from __future__ import annotations
 
-import textwrap
 from concurrent.futures import Executor
 from dataclasses import replace
 
 import numpy as np
 
+from flexsim.analysis.costs import yearly_use_cost
 from flexsim.analysis.stats import proportion, summary_with_range
 from flexsim.api import Results, simulate
-from flexsim.engine.records import POOL_COUNTERS
-from flexsim.output.layout import WIDTH, fold
+from flexsim.errors import OptimizeError
 from flexsim.output.progress import Progress
 from flexsim.scenario.model import Scenario
 
 
-def pool_cost(results: Results) -> np.ndarray:
-    """Per run, every pool's yearly cost: tokens consumed at costs.token_price plus
-    costs.blocked_day per blocked day (0 without it), scaled to 365 days."""
-    sc = results.scenario
-    i_used, i_blk = POOL_COUNTERS.index("tokens_consumed"), POOL_COUNTERS.index("blocked_days")
-    used = np.array([r.counters[:, i_used].sum() for r in results.records], np.float64)
-    blocked = np.array([r.counters[:, i_blk].sum() for r in results.records], np.float64)
-    cost = used * sc.costs.token_price + (sc.costs.blocked_day or 0.0) * blocked
-    return cost * 365.0 / sc.days
-
-
-def _seat_matrix(results: Results, name: str) -> np.ndarray:
-    return np.stack([getattr(r, name) for r in results.records]).astype(np.float64)
+def _seat_floats(results: Results, name: str) -> np.ndarray:
+    return results.per_seat(name).astype(np.float64)
 
 
 def advise(
@@ -54,14 +42,14 @@ def advise(
     `progress` (None: on a terminal) shows each simulation pass; `executor`: any
     concurrent.futures.Executor to run on (same results)."""
     if scenario.days not in (365, 366):
-        from flexsim.analysis.optimize import OptimizeError
-
         raise OptimizeError(
             f"{scenario.source}: advise compares a year of Flex use with a yearly subscription, "
             f"but this scenario covers {scenario.days} days ({scenario.start} to {scenario.end}); "
             "scaling part of a year to a whole one would carry that part's season to the rest. "
             "Set `end` one year after `start` less a day (or `days: 365`), with the packs for that year"
         )
+    if (lot is None) != (sizes is None):
+        raise ValueError("lot and sizes go together")
     if lot is not None:  # a bad pack name or a held pack: say so before simulating anything
         from flexsim.analysis.optimize import check_lot
 
@@ -81,24 +69,24 @@ def _advise(
     sizes: list[int] | None,
     executor: Executor | None,
 ) -> dict:
-    pass_ = {"workers": workers, "executor": executor}
     before = simulate(
         scenario,
         runs=runs,
         seed=seed,
         keep_seats=True,
         progress=bar.phase("people as they are", runs),
-        **pass_,
+        workers=workers,
+        executor=executor,
     )
 
     plan = before.plan
     scale = 365.0 / scenario.days
     price_token = scenario.costs.token_price
-    tokens = _seat_matrix(before, "seat_tokens")  # (runs, seats)
-    days = _seat_matrix(before, "seat_days")
-    idle = _seat_matrix(before, "seat_idle_tokens")
-    month_days = np.stack([r.seat_month_days for r in before.records]).astype(np.float64)
-    extra = _seat_matrix(before, "person_extra_tokens")  # (runs, persons)
+    tokens = _seat_floats(before, "seat_tokens")  # (runs, seats)
+    days = _seat_floats(before, "seat_days")
+    idle = _seat_floats(before, "seat_idle_tokens")
+    month_days = _seat_floats(before, "seat_month_days")
+    extra = _seat_floats(before, "person_extra_tokens")  # (runs, persons)
     flex = tokens * price_token * scale
     people = []
     moved: list[tuple[str, str]] = []
@@ -135,15 +123,20 @@ def _advise(
                 "days_per_month": [float(v) for v in month_days[:, :, s].mean(axis=0)],
             }
         )
-    cost_before = pool_cost(before) + sum(
+    cost_before = yearly_use_cost(before.records, scenario) + sum(
         scenario.subscriptions[p] for _, p in scenario.on_subscription if p in scenario.subscriptions
     )
     if moved:
         after_scenario = replace(scenario, on_subscription=scenario.on_subscription | frozenset(moved))
         after = simulate(
-            after_scenario, runs=runs, seed=seed, progress=bar.phase("with the plan", runs), **pass_
+            after_scenario,
+            runs=runs,
+            seed=seed,
+            progress=bar.phase("with the plan", runs),
+            workers=workers,
+            executor=executor,
         )
-        cost_after = pool_cost(after) + sum(
+        cost_after = yearly_use_cost(after.records, after_scenario) + sum(
             scenario.subscriptions[p]
             for _, p in after_scenario.on_subscription
             if p in scenario.subscriptions
@@ -151,7 +144,9 @@ def _advise(
     else:
         cost_after = cost_before.copy()  # nobody moves: the same runs, the same cost
         after_scenario = scenario
-    bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, bar, **pass_) if lot else None
+    bundle = None
+    if lot is not None and sizes is not None:
+        bundle = _best_bundle(scenario, after_scenario, lot, sizes, runs, seed, bar, workers, executor)
     waste = _waste(scenario, before, idle * price_token * scale, extra * price_token * scale, people)
     return {
         "scenario": scenario.name,
@@ -193,7 +188,11 @@ def _best_bundle(
         cands = evaluate(sc, lot, sizes, runs, seed, workers, objective, tick, executor=executor)
         rec = recommend(cands, objective, 0.05)
         out[key] = {
-            k: rec[k] for k in ("tokens", "expected_cost", "cost_ci95", "run_out_probability", "meets_limit")
+            "tokens": rec.summary.tokens,
+            "expected_cost": rec.summary.expected_cost,
+            "cost_ci95": list(rec.summary.cost_ci95),
+            "run_out_probability": rec.summary.run_out_probability,
+            "meets_limit": rec.meets_limit,
         }
     return out
 
@@ -249,164 +248,3 @@ def _waste(
         },
         "never_worth_a_subscription": rare,
     }
-
-
-_FIGURES = f"{'days/yr':>7} {'P10-P90':>7} {'Flex USD':>8} {'subscr.':>7} {'P(sub)':>6}  advice"
-
-
-def _figures(p: dict) -> str:
-    d, f = p["days_per_year"], p["flex_cost_per_year"]
-    sub = "-" if p["subscription_price"] is None else f"{p['subscription_price']:,.0f}"
-    prob = "-" if p["subscription_price"] is None else f"{p['probability_subscription_cheaper']:.0%}"
-    spread = f"{d['p10']:.0f}-{d['p90']:.0f}"
-    return f"{d['mean']:>7.0f} {spread:>7} {f['mean']:>8,.0f} {sub:>7} {prob:>6}  {p['recommendation']}"
-
-
-def _people_lines(rows: list[dict]) -> list[str]:
-    """One line per person-product when the names fit in 80 columns; otherwise each person's
-    name on a line of its own (never cut short) with their products under it."""
-    w = max([len(p["person"]) for p in rows] + [6])
-    wp = max([len(p["product"]) for p in rows] + [7])
-    if 2 + w + 1 + wp + 1 + len(_FIGURES) <= WIDTH:
-        head = f"  {'person':<{w}} {'product':<{wp}} {_FIGURES}"
-        return [head] + [f"  {p['person']:<{w}} {p['product']:<{wp}} {_figures(p)}" for p in rows]
-    wp = max(wp, len("person / product"))
-    lines = [f"  {'person / product':<{wp + 2}} {_FIGURES}"]
-    order = {}  # persons in the order of their first (best) row, their products under them
-    for p in rows:
-        order.setdefault(p["person"], []).append(p)
-    for person, products in order.items():
-        lines.append(f"  {person}")
-        lines += [f"    {p['product']:<{wp}} {_figures(p)}" for p in products]
-    return lines
-
-
-def table_text(data: dict) -> str:
-    """People sorted by the expected saving of a subscription, then the plan."""
-    rows = sorted(
-        data["people"],
-        key=lambda p: (
-            -(
-                p["expected_saving_with_subscription"]
-                if p["expected_saving_with_subscription"] is not None
-                else -1e18
-            )
-        ),
-    )
-    lines = [
-        *textwrap.wrap(
-            f"{data['scenario']}: Flex or subscription, {data['runs']} runs, seed {data['seed']} "
-            f"(a token valued at ${data['token_price']:.2f}; P10-P90: the middle 80% of runs)",
-            WIDTH,
-        ),
-        "",
-        *_people_lines(rows),
-    ]
-    plan = data["plan"]
-    lines.append("")
-    moved = plan["move_to_subscription"]
-    if all(p["subscription_price"] is None for p in rows):
-        lines.extend(
-            textwrap.wrap(
-                "No subscription prices to compare with: the scenario has no `subscriptions:` "
-                "block, so everyone stays on Flex. Add the annual price you would pay per product "
-                "(e.g. `subscriptions: {Revit: 2985, AutoCAD: 2030}`; flexsim calibrate writes "
-                "list prices to check against your quote) and run advise again.",
-                WIDTH,
-            )
-        )
-    elif moved:
-        lines += textwrap.wrap(
-            f"Plan: move {len(moved)} person-product(s) to subscriptions: "
-            + ", ".join(f"{m['person']} ({m['product']})" for m in moved[:8])
-            + (" ..." if len(moved) > 8 else ""),
-            WIDTH,
-            subsequent_indent="  ",
-            break_on_hyphens=False,
-        )
-    else:
-        lines.append("Plan: nobody is better off on a subscription.")
-    if "best_bundle" in plan:
-        b = plan["best_bundle"]
-        lines.append(
-            f"Best size of pack {b['lot']!r} ({b['objective']} objective): "
-            f"{b['before']['tokens']:,} tokens as it is, {b['after']['tokens']:,} with the plan"
-        )
-    for key, label in (
-        ("cost_before", "Cost as it is"),
-        ("cost_after", "Cost with the plan"),
-        ("saving", "Saving"),
-    ):
-        s = plan[key]
-        lo, hi = s["mean_ci95"]
-        ci = "" if lo is None else f" (95% CI {lo:,.0f} to {hi:,.0f})"
-        lines.append(f"  {label + ' (USD/year):':<30} {s['mean']:>10,.0f}{ci}")
-    left = data["waste"]["left_open_recharges_usd_per_year"]["total"]
-    if left["mean"]:
-        lines.append(
-            f"Left open without idle awareness: {left['mean']:,.0f} USD/year re-charged "
-            f"(P10-P90 {left['p10']:,.0f} to {left['p90']:,.0f})"
-        )
-    several = data["waste"]["several_products_same_day_usd_per_year"]["total"]
-    if several["mean"]:
-        lines.append(
-            f"Second products opened the same day: {several['mean']:,.0f} USD/year "
-            f"(P10-P90 {several['p10']:,.0f} to {several['p90']:,.0f})"
-        )
-    rare = data["waste"]["never_worth_a_subscription"]
-    if rare:
-        lines.append(
-            f"{len(rare)} person-product(s): a subscription was cheaper in none of the "
-            "runs, so Flex is right for them."
-        )
-    return "\n".join(fold(lines)) + "\n"
-
-
-CSV_COLUMNS = (
-    "person",
-    "group",
-    "product",
-    "pool",
-    "days_per_year_mean",
-    "days_per_year_p10",
-    "days_per_year_p90",
-    "flex_cost_per_year_mean",
-    "flex_cost_per_year_p10",
-    "flex_cost_per_year_p90",
-    "subscription_price",
-    "break_even_days_per_year",
-    "probability_subscription_cheaper",
-    "recommendation",
-)
-
-
-def csv_text(data: dict, raw: bool = False) -> str:
-    """One row per person and product."""
-    import io
-
-    from flexsim.output.cells import safe_writer
-
-    buffer = io.StringIO()
-    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
-    writer.writerow(CSV_COLUMNS)
-    for p in data["people"]:
-        d, f = p["days_per_year"], p["flex_cost_per_year"]
-        writer.writerow(
-            [
-                p["person"],
-                p["group"] or "",
-                p["product"],
-                p["pool"],
-                f"{d['mean']:.2f}",
-                f"{d['p10']:.2f}",
-                f"{d['p90']:.2f}",
-                f"{f['mean']:.2f}",
-                f"{f['p10']:.2f}",
-                f"{f['p90']:.2f}",
-                "" if p["subscription_price"] is None else p["subscription_price"],
-                "" if p["break_even_days_per_year"] is None else f"{p['break_even_days_per_year']:.1f}",
-                f"{p['probability_subscription_cheaper']:.4f}",
-                p["recommendation"],
-            ]
-        )
-    return buffer.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ RANGED = ("tokens_consumed", "tokens_expired", "tokens_remaining", "blocked_days
 
 def _breakdown(names: list[str], tokens: np.ndarray, price: float, extra=None) -> list[dict]:
     """Rows of tokens per run (runs x entities) as mean, CI, P10/P90 and USD, largest first."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     total = float(tokens.sum(axis=1).mean()) if tokens.size else 0.0
     for i, name in enumerate(names):
         s = summary(tokens[:, i])
@@ -98,9 +99,9 @@ def run_out_weeks(results: Results) -> dict[str, dict]:
     return out
 
 
-def forecast(results: Results) -> dict:
-    """Everything a report shows: the run JSON plus breakdowns and series."""
-    run_json = results.to_json()
+def forecast(results: Results, run_json: dict) -> dict:
+    """Everything a report shows: the run JSON (`flexsim.output.data.run_json`) plus breakdowns
+    and series."""
     data = copy.deepcopy(run_json)  # extended below
     data["run_json"] = run_json  # as `run --json` writes it, untouched (embedded in the page)
     plan, tracked = results.plan, results.tracked

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 
-from flexsim.analysis.stats import mean_ci, wilson, within_limit
+from flexsim.analysis.costs import total_cost
+from flexsim.analysis.stats import PairedDifference, mean_ci, paired, wilson, within_limit
+from flexsim.defaults import DEFAULT_OBJECTIVE, OBJECTIVES
 from flexsim.engine.plan import Plan
 from flexsim.engine.records import POOL_COUNTERS, RunRecord
 from flexsim.engine.runner import map_batches, simulate_runs
 from flexsim.engine.sweep import SizeSweep
-from flexsim.output.layout import fold
+from flexsim.errors import OptimizeError
 from flexsim.scenario.hints import name_hint
 from flexsim.scenario.model import Reorder, Scenario, Threshold, tier_price
 
-OBJECTIVES = ("cost", "service")
 SWEEP_BATCH = 64
-
-
-class OptimizeError(ValueError):
-    """Bad optimisation request (reported in one line, exit status 2)."""
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -75,20 +72,51 @@ class Candidate:
             parts.append(f"top up {self.reorder.tokens:,} below {self.reorder.below.describe()}")
         return ", ".join(parts)
 
-    def summary(self) -> dict:
+    def summary(self) -> CandidateSummary:
         n = len(self.cost)
         out = int(self.ran_out.sum())
-        lo, hi = mean_ci(self.cost)
+        return CandidateSummary(
+            candidate=self.label,
+            tokens=self.tokens,
+            price=self.price,
+            expected_cost=float(self.cost.mean()),
+            cost_ci95=mean_ci(self.cost),
+            run_out_probability=out / n,
+            run_out_ci95=wilson(out, n),
+            expected_expired=float(self.expired.mean()),
+            expected_blocked_days=float(self.blocked_days.mean()),
+            expected_spend=float(self.spend.mean()),
+            reorder=self.reorder,
+        )
+
+
+@dataclass(frozen=True)
+class CandidateSummary:
+    """One candidate's figures over the runs (an entry of `optimize --json`'s candidates)."""
+
+    candidate: str  # in words: "6,000 tokens", "top up 500 below 20%"
+    tokens: int | None
+    price: float | None
+    expected_cost: float  # mean total cost per run (flexsim.analysis.costs)
+    cost_ci95: tuple[float, float] | tuple[None, None]
+    run_out_probability: float
+    run_out_ci95: tuple[float, float]  # Wilson
+    expected_expired: float
+    expected_blocked_days: float
+    expected_spend: float
+    reorder: Reorder | None  # the top-up policy tried, if policies vary
+
+    def to_json(self) -> dict:
         return {
             "tokens": self.tokens,
             "price": self.price,
-            "expected_cost": float(self.cost.mean()),
-            "cost_ci95": [lo, hi],
-            "run_out_probability": out / n,
-            "run_out_ci95": list(wilson(out, n)),
-            "expected_expired": float(self.expired.mean()),
-            "expected_blocked_days": float(self.blocked_days.mean()),
-            "expected_spend": float(self.spend.mean()),
+            "expected_cost": self.expected_cost,
+            "cost_ci95": list(self.cost_ci95),
+            "run_out_probability": self.run_out_probability,
+            "run_out_ci95": list(self.run_out_ci95),
+            "expected_expired": self.expected_expired,
+            "expected_blocked_days": self.expected_blocked_days,
+            "expected_spend": self.expected_spend,
             **(
                 {}
                 if self.reorder is None
@@ -101,11 +129,81 @@ class Candidate:
         }
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """A candidate next to the recommended one, compared with it on the same runs."""
+
+    candidate: str
+    tokens: int | None
+    cost_difference: PairedDifference  # recommended - this one, USD per run
+    run_out_difference: PairedDifference  # recommended - this one, probability
+
+    def to_json(self) -> dict:
+        return {
+            "tokens": self.tokens,
+            "candidate": self.candidate,
+            "cost_difference": self.cost_difference.to_json(),
+            "run_out_difference": self.run_out_difference.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """The recommended candidate, whether it meets the run-out limit, and what it was weighed
+    against."""
+
+    summary: CandidateSummary
+    meets_limit: bool
+    compared_with: tuple[Neighbour, ...]
+    flat_region: tuple[str, ...]  # candidates as good on the objective (no significant difference)
+
+    def to_json(self) -> dict:
+        return {
+            **self.summary.to_json(),
+            "meets_limit": self.meets_limit,
+            "compared_with": [n.to_json() for n in self.compared_with],
+            "candidate": self.summary.candidate,
+            "flat_region": list(self.flat_region),
+        }
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What `flexsim optimize` found: every candidate, and the recommended one."""
+
+    scenario: str
+    lot: str | None
+    runs: int
+    seed: int
+    objective: str
+    max_run_out: float
+    recommended: Recommended
+    candidates: tuple[CandidateSummary, ...]
+
+    @property
+    def policies(self) -> bool:
+        """Whether top-up policies vary (else only the size of `lot`)."""
+        return any(c.reorder is not None for c in self.candidates)
+
+    def to_json(self) -> dict:
+        """The `optimize --json` object."""
+        return {
+            "scenario": self.scenario,
+            "lot": self.lot,
+            "runs": self.runs,
+            "seed": self.seed,
+            "objective": self.objective,
+            "max_run_out": self.max_run_out if self.objective == "service" else None,
+            "recommended": self.recommended.to_json(),
+            "candidates": [dict(c.to_json(), candidate=c.candidate) for c in self.candidates],
+        }
+
+
 def _outcomes(records: list[RunRecord], pool: int, blocked_day: float) -> tuple[np.ndarray, ...]:
     i_out, i_exp, i_blk = (POOL_COUNTERS.index(n) for n in ("run_out_day", "tokens_expired", "blocked_days"))
     spend = np.array([r.spend.sum() for r in records])
     blocked_all = np.array([r.counters[:, i_blk].sum() for r in records])
-    cost = spend + blocked_day * blocked_all
+    cost = total_cost(spend, blocked_all, blocked_day)
     ran_out = np.array([r.counters[pool, i_out] >= 0 for r in records])
     expired = np.array([r.counters[pool, i_exp] for r in records])
     blocked = np.array([r.counters[pool, i_blk] for r in records])
@@ -221,24 +319,27 @@ def evaluate(
     runs: int,
     seed: int,
     workers: int = 1,
-    objective: str = "cost",
+    objective: str = DEFAULT_OBJECTIVE,
     progress=None,
     policies: Sequence[Reorder] | None = None,
     executor: Executor | None = None,
 ) -> list[Candidate]:
     """Simulate every size of pack `lot` (and/or every top-up policy) on the same runs
     (on `executor` if given: any concurrent.futures.Executor, same results)."""
-    slot = None
+    sweep: tuple[int, list[int], list[float]] | None = None  # (slot, sizes, prices) of the pack
     if lot is not None:
         slot = check_lot(scenario, lot)
         base = scenario.lots[slot]
         if not sizes:
             raise OptimizeError("--sizes: give the sizes to try for --lot")
         prices = [base.price if base.price_given else tier_price(scenario.price_tiers, s) for s in sizes]
+        sweep = (slot, list(sizes), prices)
     elif not policies:
         raise OptimizeError(
             "nothing to optimise: give --lot and --sizes, and/or --reorder-below and --reorder-tokens"
         )
+    if objective not in OBJECTIVES:
+        raise OptimizeError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     blocked_day = scenario.costs.blocked_day
     if objective == "cost" and blocked_day is None:
         raise OptimizeError(
@@ -246,7 +347,8 @@ def evaluate(
             "USD lost per blocked person-product-day (or use --objective service)"
         )
     out: list[Candidate] = []
-    for policy in policies or [None]:
+    tried: list[Reorder | None] = list(policies) if policies else [None]
+    for policy in tried:
         variant = (
             scenario
             if policy is None
@@ -255,10 +357,15 @@ def evaluate(
             )
         )
         plan = Plan(variant)
-        if slot is not None:
-            fn, extra = _sweep_batch, (seed, slot, list(sizes), prices, blocked_day or 0.0)
-            labels = list(zip(sizes, prices, strict=True))
+        fn: Callable[..., list[tuple[np.ndarray, ...]]]
+        extra: tuple[object, ...]
+        labels: list[tuple[int | None, float | None]]
+        if sweep is not None:
+            slot, sized, prices = sweep
+            fn, extra = _sweep_batch, (seed, slot, sized, prices, blocked_day or 0.0)
+            labels = list(zip(sized, prices, strict=True))
         else:
+            assert policy is not None  # no pack to size: the policies vary
             pool = plan.pool_names.index(policy.pool)
             fn, extra = _plain_batch, (seed, pool, blocked_day or 0.0)
             labels = [(None, None)]
@@ -268,30 +375,15 @@ def evaluate(
             if progress is not None:
                 progress(len(result[0][0]))
         ordered = [parts[k] for k in sorted(parts)]
-        out.extend(
-            Candidate(
-                size,
-                price,
-                *(np.concatenate([part[i][j] for part in ordered]) for j in range(5)),
-                reorder=policy,
+        for i, (size, price) in enumerate(labels):
+            cost, ran_out, expired, blocked, spend = (
+                np.concatenate([part[i][j] for part in ordered]) for j in range(5)
             )
-            for i, (size, price) in enumerate(labels)
-        )
+            out.append(Candidate(size, price, cost, ran_out, expired, blocked, spend, reorder=policy))
     return out
 
 
-def paired(a: np.ndarray, b: np.ndarray) -> dict:
-    """Mean of a - b over the common runs, its 95% interval and whether it excludes 0."""
-    d = a - b
-    n = len(d)
-    mean = float(d.mean())
-    if n < 2 or float(d.std(ddof=1)) == 0.0:
-        return {"mean": mean, "ci95": [mean, mean], "significant": mean != 0.0 and n >= 2}
-    low, high = mean_ci(d)
-    return {"mean": mean, "ci95": [low, high], "significant": not (low <= 0.0 <= high)}
-
-
-def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dict:
+def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> Recommended:
     """The recommended candidate (as a summary) with paired comparisons to its neighbours.
 
     Sizes alone: `cost` takes the lowest expected cost, `service` the smallest size whose
@@ -318,20 +410,16 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> dic
         neighbours = ranked[:2]
     else:
         neighbours = [j for j in (best - 1, best + 1) if 0 <= j < len(cands)]
-    rec = cands[best].summary()
-    rec["meets_limit"] = meets
-    rec["compared_with"] = [
-        {
-            "tokens": cands[j].tokens,
-            "candidate": cands[j].label,
-            "cost_difference": paired(cands[best].cost, cands[j].cost),
-            "run_out_difference": paired(cands[best].ran_out.astype(float), cands[j].ran_out.astype(float)),
-        }
+    compared = tuple(
+        Neighbour(
+            cands[j].label,
+            cands[j].tokens,
+            paired(cands[best].cost, cands[j].cost),
+            paired(cands[best].ran_out.astype(float), cands[j].ran_out.astype(float)),
+        )
         for j in neighbours
-    ]
-    rec["candidate"] = cands[best].label
-    rec["flat_region"] = flat_region(cands, best, objective)
-    return rec
+    )
+    return Recommended(cands[best].summary(), meets, compared, tuple(flat_region(cands, best, objective)))
 
 
 def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
@@ -350,12 +438,12 @@ def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
             d = paired(cands[best].cost, c.cost)
         else:
             d = paired(cands[best].ran_out.astype(float), c.ran_out.astype(float))
-        if not d["significant"]:
+        if not d.significant:
             out.append(c.label)
     return out
 
 
-def to_json(
+def sizing(
     scenario: Scenario,
     lot: str | None,
     objective: str,
@@ -363,96 +451,15 @@ def to_json(
     runs: int,
     seed: int,
     cands: list[Candidate],
-) -> dict:
-    return {
-        "scenario": scenario.name,
-        "lot": lot,
-        "runs": runs,
-        "seed": seed,
-        "objective": objective,
-        "max_run_out": max_run_out if objective == "service" else None,
-        "recommended": recommend(cands, objective, max_run_out),
-        "candidates": [dict(c.summary(), candidate=c.label) for c in cands],
-    }
-
-
-def table_text(data: dict) -> str:
-    """The candidates as a table that fits 80 columns (the recommended one marked *), then the
-    recommendation and how it compares with its neighbours, in words."""
-    rec = data["recommended"]
-    cands = data["candidates"]
-    policies = any("reorder_tokens" in c for c in cands)
-    sizes = cands[0]["tokens"] is not None
-    prices = {c["price"] for c in cands} if sizes else set()
-    heads = (["tokens"] if sizes else []) + (["USD/tok"] if len(prices) > 1 else [])
-    heads += ["below", "top-up"] if policies else []
-    rows = []
-    for c in cands:
-        lo, hi = c["cost_ci95"]
-        cost = f"{c['expected_cost']:,.0f}"
-        if lo is not None:
-            cost += " (the same in every run)" if lo == hi else f" ({lo:,.0f} to {hi:,.0f})"
-        first = ([f"{c['tokens']:,}"] if sizes else []) + ([f"{c['price']:.2f}"] if len(prices) > 1 else [])
-        if policies:
-            first += [str(c["reorder_below"]), f"{c['reorder_tokens']:,}"]
-        rows.append((first, cost, c["candidate"] == rec["candidate"]))
-    widths = [max(len(h), *(len(r[0][k]) for r in rows)) for k, h in enumerate(heads)]
-    w_cost = max(len("expected cost USD (95% CI)"), *(len(r[1]) for r in rows))
-    what = f"sizing pack {data['lot']!r}" if data["lot"] else "choosing a top-up policy"
-    if len(prices) == 1:
-        what += f" at {next(iter(prices)):.2f} USD a token"
-    noun = "candidate" if len(cands) == 1 else "candidates"
-    lines = fold(
-        [
-            f"{data['scenario']}: {what} over {len(cands)} {noun}, {data['runs']} runs each "
-            f"(the same runs for every candidate), seed {data['seed']}",
-            "",
-        ]
+) -> Sizing:
+    """The candidates summarised and the recommendation (see `recommend`)."""
+    return Sizing(
+        scenario.name,
+        lot,
+        runs,
+        seed,
+        objective,
+        max_run_out,
+        recommend(cands, objective, max_run_out),
+        tuple(c.summary() for c in cands),
     )
-    head = " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
-    lines.append(
-        f"  {head}  {'expected cost USD (95% CI)':<{w_cost}} {'P(out)':>6} {'expired':>7} {'blocked':>7}"
-    )
-    for (first, cost, is_rec), c in zip(rows, cands, strict=True):
-        cells = " ".join(f"{v:>{w}}" for v, w in zip(first, widths, strict=True))
-        lines.append(
-            f"{'*' if is_rec else ' '} {cells}  {cost:<{w_cost}} {c['run_out_probability']:>6.1%} "
-            f"{c['expected_expired']:>7,.0f} {c['expected_blocked_days']:>7,.1f}"
-        )
-    lines.append(
-        "  (P(out): run-out probability; expired: tokens expired; blocked: blocked person-product-days;"
-        " means per run)"
-    )
-    lines.append("")
-    if data["objective"] == "cost":
-        lines.append(
-            f"Recommended (*): {rec['candidate']}, the lowest expected total cost (purchases + blocked days)."
-        )
-    elif rec["meets_limit"]:
-        rule = "the cheapest candidate" if policies else "the smallest size"
-        lines.append(
-            f"Recommended (*): {rec['candidate']}, {rule} whose run-out probability is within "
-            f"{data['max_run_out']:.1%} with 95% confidence."
-        )
-    else:
-        hint = "larger sizes" if data["lot"] else "higher levels or larger top-ups"
-        lines.append(
-            f"No candidate keeps the run-out probability within {data['max_run_out']:.1%} with 95% "
-            f"confidence: {rec['candidate']} comes closest. Try {hint} or more runs."
-        )
-    flat = rec.get("flat_region", [])
-    if len(flat) > 1:
-        what = "expected cost" if data["objective"] == "cost" else "run-out probability"
-        lines.append(
-            f"As good on {what} (no significant difference on the same runs): "
-            + ("; ".join(flat) if len(flat) <= 6 else f"{flat[0]} to {flat[-1]} ({len(flat)} candidates)")
-            + "."
-        )
-    for comp in rec["compared_with"]:
-        d = comp["cost_difference"]
-        verdict = "a significant difference" if d["significant"] else "not significant"
-        lines.append(
-            f"  vs {comp['candidate']}: cost difference {d['mean']:+,.0f} USD "
-            f"(95% CI {d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f}), {verdict}"
-        )
-    return "\n".join(fold(lines)) + "\n"

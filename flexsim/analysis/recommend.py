@@ -28,6 +28,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from flexsim.analysis.costs import total_cost
 from flexsim.analysis.stats import (
     most_within,
     nonnegative_mean_interval,
@@ -158,7 +159,7 @@ def _option(
     b_lo, b_hi = nonnegative_mean_interval(a["blocked"])
     total = None
     if blocked_day is not None:
-        total = _interval(a["spend"] + blocked_day * a["blocked"])
+        total = _interval(total_cost(a["spend"], a["blocked"], blocked_day))
     return Option(
         tokens=tokens,
         price=price,
@@ -244,28 +245,36 @@ def _advise_pool(
     now = _option(0, 0.0, base, target, blocked_day)
     rule = sc.reorder_for(pool)
     lead = lead_days if lead_days is not None else (rule.lead_days if rule else DEFAULT_LEAD_DAYS)
-    common = dict(pool=pool, target=target, runs=n, now=now, lead_days=lead, expired=now.expired)
-    expiring = _expiring(results, pool)
+    # What every answer for this pool says; `replace` fills in the action and what it rests on.
+    common = PoolAdvice(
+        pool=pool,
+        action="none",
+        target=target,
+        runs=n,
+        reason="",
+        now=now,
+        lead_days=lead,
+        expiring=_expiring(results, pool),
+        expired=now.expired,
+    )
     risky = now.run_out.value > target or not now.within_target
     blocked = now.blocked_days.value >= MATERIAL_BLOCKED_DAYS
     if not risky and not blocked:
         if progress is not None:
             progress(2 * n)
-        return PoolAdvice(
+        return replace(
+            common,
             action="none",
             reason=f"the run-out risk is within the {target:.0%} target with 95% confidence",
-            expiring=expiring,
-            **common,
         )
     if now.runs_out == 0 and not blocked:
         if progress is not None:
             progress(2 * n)
-        return PoolAdvice(
+        return replace(
+            common,
             action="more-runs",
             reason=f"no run ran out, but {n:,} runs are too few to show a risk under {target:.0%}",
             runs_needed=runs_for_confidence(target),
-            expiring=expiring,
-            **common,
         )
     reason = (
         f"the run-out risk is {now.run_out.value:.1%}, above the {target:.0%} target"
@@ -319,12 +328,11 @@ def _advise_pool(
     if k_max < 0:
         if progress is not None:
             progress(n - len(rows))
-        return PoolAdvice(
+        return replace(
+            common,
             action="more-runs",
             reason=f"{n:,} runs are too few to show any risk under {target:.0%} with 95% confidence",
             runs_needed=runs_for_confidence(target),
-            expiring=expiring,
-            **common,
         )
     budget = k_max - int(out_before.sum())
     later = np.sort(need[~out_before])[::-1]
@@ -355,135 +363,33 @@ def _advise_pool(
     ok = [o for o in tried if o.within_target and (risky or o.blocked_days.value < MATERIAL_BLOCKED_DAYS)]
     least = None
     if blocked_day is not None:
-        least = min([now, *tried], key=lambda o: o.total_cost.value)
-    fields_ = dict(
+        least = min([now, *tried], key=_total_cost)
+    planned = replace(
+        common,
+        reason=reason,
         arrive_by=when.isoformat(),
         order_by=plan.date(order).isoformat(),
         order_now=order_now,
         tried=tried,
         least_cost=least,
-        expiring=expiring,
     )
     if not risky and least is not None and least.tokens == 0:
         # Within the target, and the blocked days cost less than any top-up tried: recommending
         # one would contradict the cost line, so the advice is to leave the pool as it is.
-        return PoolAdvice(
+        return replace(
+            planned,
             action="none",
             reason=(
                 f"the run-out risk is within the {target:.0%} target with 95% confidence, and "
                 "the blocked days cost less than any top-up tried"
             ),
-            **fields_,
-            **common,
         )
     if not ok:
-        return PoolAdvice(
-            action="not-found",
-            reason=reason,
-            topup=max(tried, key=lambda o: o.tokens),
-            **fields_,
-            **common,
-        )
-    return PoolAdvice(action="top-up", reason=reason, topup=ok[0], **fields_, **common)
+        return replace(planned, action="not-found", topup=max(tried, key=lambda o: o.tokens))
+    return replace(planned, action="top-up", topup=ok[0])
 
 
-def _pct(x: Interval) -> str:
-    return f"{x.value:.1%} (95% CI {x.low:.1%} to {x.high:.1%})"
-
-
-def advice_lines(advice: PoolAdvice, width: int = 80) -> list[str]:
-    """'What to do' for one pool, wrapped to `width` columns for a terminal."""
-    import textwrap
-
-    lines = []
-    for paragraph in advice_paragraphs(advice):
-        lines.extend(textwrap.wrap(paragraph, width=width - 4, initial_indent="  ", subsequent_indent="    "))
-    return lines
-
-
-def advice_paragraphs(advice: PoolAdvice) -> list[str]:
-    """'What to do' for one pool, one paragraph per point (the terminal and the report use them)."""
-    a = advice
-    words: list[str] = []
-    if a.action == "none":
-        words.append(
-            f"Nothing needed: the run-out risk, {_pct(a.now.run_out)}, is within the {a.target:.0%} "
-            "target with 95% confidence."
-        )
-        lc = a.least_cost
-        if lc is not None and lc.total_cost is not None:
-            words.append(
-                f"The {_mean_words(a.now.blocked_days)} blocked person-product-days expected (in "
-                "the runs that run short) cost less than any top-up tried: the least expected total "
-                f"cost (purchases + blocked days) is with no top-up, USD {lc.total_cost.value:,.0f} "
-                f"(95% CI {lc.total_cost.low:,.0f} to {lc.total_cost.high:,.0f})."
-            )
-        words.extend(_expiry_words(a))
-    elif a.action == "more-runs":
-        words.append(
-            f"Not known yet: {a.reason}. Run again with --runs {a.runs_needed:,} or more "
-            f"(risk now {_pct(a.now.run_out)})."
-        )
-        words.extend(_expiry_words(a))
-    else:
-        t = a.topup
-        assert t is not None
-        when = (
-            f"order now (the {a.lead_days}-workday lead time leaves no slack): it arrives {a.arrive_by}"
-            if a.order_now
-            else f"order by {a.order_by} so that it arrives by {a.arrive_by} "
-            f"({a.lead_days} workdays' lead time)"
-        )
-        if a.action == "top-up":
-            words.append(
-                f"Top up {t.tokens:,} tokens (USD {t.cost:,.0f} at {t.price:.2f}): {when}. "
-                f"Why: {a.reason}. After it: run-out risk {_pct(t.run_out)}, within the "
-                f"{a.target:.0%} target with 95% confidence; blocked person-product-days "
-                f"{_mean_words(t.blocked_days)}."
-            )
-        else:
-            words.append(
-                f"No top-up helps enough ({a.reason}): the largest tried, {t.tokens:,} tokens "
-                f"({when}), leaves a run-out risk of {_pct(t.run_out)} and "
-                f"{_mean_words(t.blocked_days)} blocked person-product-days. They come from runs "
-                "that are short before a top-up could arrive: buy more at the start, or sooner."
-            )
-        if a.least_cost is not None and a.least_cost.total_cost is not None:
-            lc = a.least_cost
-            what = "no top-up" if lc.tokens == 0 else f"a top-up of {lc.tokens:,} tokens"
-            words.append(
-                f"Least expected total cost (purchases + blocked days): {what}, USD "
-                f"{lc.total_cost.value:,.0f} (95% CI {lc.total_cost.low:,.0f} to {lc.total_cost.high:,.0f})"
-                + (
-                    ""
-                    if lc.run_out.value <= a.target
-                    else f", but with a run-out risk of {lc.run_out.value:.1%}"
-                )
-                + "."
-            )
-    return words
-
-
-def _mean_words(x: Interval) -> str:
-    if x.high is None:
-        return "none in any run"
-    if x.low == x.high:
-        return f"{x.value:,.0f} in every run"
-    return f"{x.value:,.1f} (95% CI {x.low:,.1f} to {x.high:,.1f})"
-
-
-def _expiry_words(a: PoolAdvice) -> list[str]:
-    out = []
-    lost = [e for e in a.expiring if not e.after_horizon]
-    soon = [e for e in a.expiring if e.after_horizon]
-    if a.expired is not None and a.expired.value > 0:
-        lo, hi = a.expired.low, a.expired.high
-        ci = "" if lo is None or lo == hi else f" (95% CI {lo:,.0f} to {hi:,.0f})"
-        at = ", ".join(f"{e.tokens:,.0f} of {e.pack!r} on {e.expires}" for e in lost)
-        out.append(f"About {a.expired.value:,.0f} tokens{ci} are expected to expire unused: {at}.")
-    else:
-        out.append("No tokens are expected to expire unused in the horizon.")
-    if soon:
-        at = ", ".join(f"{e.tokens:,.0f} of {e.pack!r} on {e.expires}" for e in soon)
-        out.append(f"Left at the end and expiring within {EXPIRY_WINDOW_DAYS} days after it: {at}.")
-    return out
+def _total_cost(option: Option) -> float:
+    """The expected total cost of an option (priced only with costs.blocked_day)."""
+    assert option.total_cost is not None  # every option is priced when blocked_day is
+    return option.total_cost.value

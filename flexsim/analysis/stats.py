@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import overload
 
 import numpy as np
 from scipy import special
@@ -16,14 +19,42 @@ def t_multiplier(n: int, level: float = 0.95) -> float:
     return float(special.stdtrit(n - 1, 0.5 + level / 2))
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float] | tuple[None, None]:
-    """Student-t confidence interval of the mean (None, None with fewer than 2 runs)."""
+def mean_half_width(values: np.ndarray, level: float = 0.95) -> float | None:
+    """Half-width of the Student-t interval of the mean: the "±" of every mean over runs (None
+    with fewer than 2 runs, where no interval exists)."""
     n = len(values)
     if n < 2:
-        return (None, None)
-    mean = float(np.mean(values))
+        return None
     sd = float(np.std(values, ddof=1))
-    half = t_multiplier(n, level) * sd / math.sqrt(n)
+    return t_multiplier(n, level) * sd / math.sqrt(n)
+
+
+@overload
+def half_width(interval: tuple[float, float]) -> float: ...
+
+
+@overload
+def half_width(interval: Sequence[float | None]) -> float | None: ...
+
+
+def half_width(interval: Sequence[float | None]) -> float | None:
+    """Half the width of an interval already computed (None when a bound is missing)."""
+    lo, hi = interval
+    return None if lo is None or hi is None else (hi - lo) / 2
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float] | tuple[None, None]:
+    """Student-t confidence interval of the mean (None, None with fewer than 2 runs)."""
+    if len(values) < 2:
+        return (None, None)
+    return t_interval(values, level)
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """`mean_ci` for 2 runs or more."""
+    mean = float(np.mean(values))
+    half = mean_half_width(values, level)
+    assert half is not None  # two runs or more
     return (mean - half, mean + half)
 
 
@@ -99,10 +130,15 @@ def event_day_quantile(days: np.ndarray, share: Fraction) -> int | None:
 
 
 def quantiles(values, probs=(0.1, 0.5, 0.9)) -> list[float | None]:
-    """Sample quantiles (numpy's default, linear between order statistics)."""
+    """Sample quantiles (numpy's default, linear between order statistics); None with no runs."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
         return [None] * len(probs)
+    return list(sample_quantiles(x, probs))
+
+
+def sample_quantiles(x: np.ndarray, probs: Sequence[float]) -> list[float]:
+    """`quantiles` of at least one value."""
     return [float(v) for v in np.quantile(x, probs)]
 
 
@@ -242,7 +278,7 @@ def runs_for_confidence(limit: float) -> int:
 FEW_NONZERO = 40  # below this many non-zero runs, a mean's t interval can't be trusted
 
 
-def count_mean_interval(values, level: float = 0.95) -> tuple[float, float] | tuple[None, None]:
+def count_mean_interval(values, level: float = 0.95) -> tuple[float | None, float | None]:
     """An interval for the mean of non-negative figures that holds when they are rare.
 
     Rare, zero-heavy figures (blocked days that happen in a few runs only) defeat the Student-t
@@ -264,13 +300,13 @@ def count_mean_interval(values, level: float = 0.95) -> tuple[float, float] | tu
     nonzero = x[x > 0]
     k = len(nonzero)
     if k >= FEW_NONZERO or x.min() < 0:
-        lo, hi = mean_ci(x, level)
+        lo, hi = t_interval(x, level)
         return (max(lo, 0.0) if x.min() >= 0 else lo, hi)
     p_lo, p_hi = clopper_pearson(k, n, level)
     if k == 1:
         m_lo, m_hi = float(nonzero[0]) / 3, 3 * float(nonzero[0])
     else:
-        lo, hi = mean_ci(nonzero, level)
+        lo, hi = t_interval(nonzero, level)
         m_lo, m_hi = max(min(lo, float(nonzero.min())), 0.0), max(hi, float(nonzero.max()))
     return (p_lo * m_lo, p_hi * m_hi)
 
@@ -313,3 +349,26 @@ def quantile_uncertain(share_out: tuple[float, float], q: float) -> bool:
     interval) straddles q, so with more runs that quantile might not exist, or might appear."""
     lo, hi = share_out
     return lo <= q <= hi
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """The mean of a - b over the same runs, its 95% interval and whether the interval excludes 0."""
+
+    mean: float
+    ci95: tuple[float, float]
+    significant: bool
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "ci95": list(self.ci95), "significant": self.significant}
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> PairedDifference:
+    """a - b compared run by run (common random numbers: the runs pair up)."""
+    d = a - b
+    n = len(d)
+    mean = float(d.mean())
+    if n < 2 or float(d.std(ddof=1)) == 0.0:
+        return PairedDifference(mean, (mean, mean), mean != 0.0 and n >= 2)
+    low, high = t_interval(d)
+    return PairedDifference(mean, (low, high), not (low <= 0.0 <= high))

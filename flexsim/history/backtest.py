@@ -19,11 +19,10 @@ import numpy as np
 from flexsim.analysis.stats import summary_with_range, wilson
 from flexsim.api import simulate
 from flexsim.engine.records import POOL_COUNTERS
-from flexsim.history.calibrate import CalibrationError, calibrate
+from flexsim.errors import CalibrationError
+from flexsim.history.calibrate import calibrate
 from flexsim.history.usage_export import Usage
-from flexsim.output.layout import fold
 from flexsim.output.progress import Progress, Tick
-from flexsim.scenario.loader import parse_scenario
 from flexsim.scenario.model import Lot, one_year_after
 
 MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
@@ -68,7 +67,7 @@ def backtest(
         runs=runs,
         seed=seed,
     )
-    scenario = parse_scenario(fitted.text, f"<fitted on {usage.source} before {split}>")
+    scenario = replace(fitted.scenario, source=f"<fitted on {usage.source} before {split}>")
     unlimited = tuple(
         Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
         for pool in scenario.pool_names()
@@ -90,7 +89,7 @@ def backtest(
     new_people = {r.user for r in window if r.user not in known}
     products = {}
     plan = results.plan
-    seat_tokens = np.stack([r.seat_tokens for r in results.records]) if plan.n_seats else None
+    seat_tokens = results.per_seat("seat_tokens") if plan.n_seats else np.zeros((len(forecast), 0), np.int64)
     for product in sorted({r.product for r in window} | set(plan.seat_product)):
         cols = [s for s, name in enumerate(plan.seat_product) if name == product]
         values = seat_tokens[:, cols].sum(axis=1) if cols else np.zeros(len(forecast), np.int64)
@@ -175,90 +174,3 @@ def backtest_folds(
         "seed": seed,
         "horizon_days": horizon,
     }
-
-
-def _tokens(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def fold_line(f: dict) -> str:
-    s = f["forecast_tokens"]
-    return (
-        f"  {f['split']}  {f['forecast_to']}  {_tokens(f['actual_tokens']):>10}  {_tokens(s['p10']):>10}"
-        f"  {_tokens(s['p50']):>10}  {_tokens(s['p90']):>10}  {'yes' if f['covered'] else 'NO':>6}"
-    )
-
-
-FOLD_HEADER = (
-    f"  {'split':<10}  {'to':<10}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}  {'inside':>6}"
-)
-
-
-def backtest_text(source: str, data: dict) -> str:
-    """The terminal summary of one backtest."""
-    s = data["forecast_tokens"]
-    lo, hi = s["mean_ci95"]
-    err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
-    lines = [
-        f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
-        f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
-        f"{data['runs']} runs, seed {data['seed']}",
-        "",
-        f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
-        f"  Forecast tokens:  mean {_tokens(s['mean'])}{err}, P10 {_tokens(s['p10'])} to P90 "
-        f"{_tokens(s['p90'])}",
-        f"  Inside P10-P90:   {'yes' if data['covered'] else 'NO'}",
-        "",
-    ]
-    width = max([len(p) for p in data["products"]] + [7])
-    lines.append(f"  {'product':<{width}}  {'actual':>10}  {'P10':>10}  {'P50':>10}  {'P90':>10}  inside")
-    for product, p in data["products"].items():
-        f = p["forecast"]
-        lines.append(
-            f"  {product:<{width}}  {_tokens(p['actual_tokens']):>10}  {_tokens(f['p10']):>10}  "
-            f"{_tokens(f['p50']):>10}  {_tokens(f['p90']):>10}  {'yes' if p['covered'] else 'NO'}"
-        )
-    new = data["new_people"]
-    if new["count"]:
-        lines += [
-            "",
-            f"  {new['count']} people first seen after the split used "
-            f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
-            "could know them.",
-        ]
-    return "\n".join(fold(lines)) + "\n"
-
-
-def folds_title(source: str, folds: int, runs: int, seed: int, horizon: int | None) -> str:
-    ahead = f"the next {horizon} days" if horizon else "the rest of the file"
-    title = (
-        f"Backtest of {source} over {folds} split dates, each forecasting {ahead}; {runs} runs "
-        f"each, seed {seed}"
-    )
-    return "\n".join(fold([title])) + "\n"
-
-
-def folds_text(source: str, data: dict, table: bool = True) -> str:
-    """The terminal summary of a backtest over several splits (without the table of folds when
-    it was printed as they finished)."""
-    c = data["coverage"]
-    lines = []
-    if table:
-        lines += [
-            folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
-            FOLD_HEADER,
-            *(fold_line(f) for f in data["folds"]),
-        ]
-    lo, hi = c["ci95"]
-    lines += [
-        "",
-        f"Coverage: the actual total was inside P10-P90 in {c['covered']} of {c['folds']} folds "
-        f"({c['share']:.0%}; 95% CI {lo:.0%} to {hi:.0%}); an honest forecast scores about "
-        f"{c['nominal']:.0%}.",
-    ]
-    if not data["horizon_days"]:
-        lines.append(
-            "The folds overlap (each forecasts to the end of the file), so they are not "
-            "independent: the interval is optimistic."
-        )
-    return "\n".join(fold(lines)) + "\n"

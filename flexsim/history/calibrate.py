@@ -1,5 +1,6 @@
-"""From a Token Usage export to a scenario: rates, people, seasons, teams and packs, with the
-evidence behind each number written beside it as a YAML comment.
+"""From a Token Usage export to a scenario: rates, people, seasons, teams and packs, and the
+evidence behind each number (which `flexsim.history.calibrate_yaml` writes beside it as a YAML
+comment).
 
 What is fitted, and how (docs/tutorial-from-export.md tells the same in plain words):
 - **Rates**: per product, the most common tokens per row over the rows with tokens > 0 (ties:
@@ -22,34 +23,44 @@ What is fitted, and how (docs/tutorial-from-export.md tells the same in plain wo
 
 from __future__ import annotations
 
-import json
+import datetime
 import math
 import os
 import re
-import textwrap
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
-import yaml
 
-from flexsim import __version__
-from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
-from flexsim.output.cells import one_line
-from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
-from flexsim.scenario.model import MONTHS, one_year_after
+from flexsim.defaults import DEFAULT_POOL
+from flexsim.errors import CalibrationError, UsageFileError
+from flexsim.history.usage_export import Dates, Usage, read_table, whole_tokens
+from flexsim.scenario.catalog import (
+    CATALOG,
+    CATALOG_DATE,
+    SUBSCRIPTION_LIST_PRICES,
+    catalog_rates,
+    spelling_hint,
+)
+from flexsim.scenario.model import (
+    MONTHS,
+    Group,
+    History,
+    Lot,
+    Pool,
+    ProductUse,
+    Scenario,
+    one_year_after,
+    tier_price,
+)
 
 WORKDAYS_PER_WEEK = 5  # the export does not say which days are workdays: Monday to Friday
 SHORT_HISTORY = 60  # workdays (12 weeks): below this a rate is flagged as uncertain
 GONE_AFTER = 40  # workdays without a row at the end of the history: flagged as possibly gone
 SEASON_MIN_WORKDAYS = 15  # per calendar month inside the history, for seasonality to be fitted
 SEASON_PRIOR_DAYS = 20.0  # shrinkage of each month's multiplier towards 1, in person-days
-DEFAULT_POOL = "main"
-
-
-class CalibrationError(ValueError):
-    """Options that don't fit the export (reported in one line, exit status 2)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +274,7 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
     by_product: dict[str, list[float]] = defaultdict(list)
     dpw = np.zeros(len(seats))
     for s in range(len(seats)):
-        i = person_of_seat[s]
+        i = int(person_of_seat[s])
         if effective[i] > 0:
             dpw[s] = min(WORKDAYS_PER_WEEK * days_used[s] / effective[i], 7.0)
             by_product[seats[s][1]].append(dpw[s])
@@ -273,7 +284,7 @@ def fit(usage: Usage, history_end: date | None = None, year_start: date | None =
         person = FittedPerson(
             u, teams[u].most_common(1)[0][0], first_seen[u], last_seen[u], int(workdays[i]), quiet
         )
-        for s in np.flatnonzero(person_of_seat == i):
+        for s in np.flatnonzero(person_of_seat == i).tolist():
             product = seats[s][1]
             value = float(dpw[s])
             if effective[i] <= 0:  # first seen on the last workday: nothing to go on but the others
@@ -322,17 +333,17 @@ class PackLine:
     """A pack from the packs CSV, with what the history says is left of it at `start`."""
 
     name: str
-    date: date
+    date: datetime.date
     tokens: int  # bought
     price: float | None
-    expires: date
+    expires: datetime.date
     pool: str
     row: int
     remaining: int | None = None  # given in the CSV
     left: int | None = None  # at start (held packs): given, or replayed from the export
     comment: str = ""
 
-    def usable(self, start: date) -> bool:
+    def usable(self, start: datetime.date) -> bool:
         """Still there at `start`: not ended, not used up."""
         return self.expires > start and (self.left is None or self.left > 0)
 
@@ -376,11 +387,11 @@ def read_packs(
     packs: list[PackLine] = []
     names: dict[str, int] = {}
 
-    def cell(cells: list[object], key: str) -> object:
+    def cell(cells: Sequence[object], key: str) -> object:
         i = where.get(key)
         return cells[i] if i is not None and i < len(cells) else None
 
-    def text(cells: list[object], key: str) -> str:
+    def text(cells: Sequence[object], key: str) -> str:
         value = cell(cells, key)
         return "" if value is None else " ".join(str(value).split())
 
@@ -550,36 +561,25 @@ def _people(n: int) -> str:
     return "1 person has" if n == 1 else f"{n} people have"
 
 
-def _comment(text: str, indent: str = "") -> list[str]:
-    """`text` as YAML comment lines of at most about 100 characters."""
-    return [f"{indent}# {line}" for line in textwrap.wrap(one_line(text), 98 - len(indent))]
-
-
-def _q(text: str) -> str:
-    """A YAML scalar for a name: plain when that reads back as the same text, else quoted."""
-    if re.fullmatch(r"[A-Za-z][\w .@+'-]*", text) and not text.endswith(" ") and " #" not in text:
-        try:
-            if yaml.safe_load(text) == text:
-                return text
-        except yaml.YAMLError:
-            pass
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _num(x: float) -> str:
-    return f"{x:.3f}".rstrip("0").rstrip(".") if x else "0"
-
-
 @dataclass
 class Calibration:
-    """The written scenario and what the fit found out."""
+    """The calibrated scenario, what the fit found out, and what it rests on (the evidence that
+    `flexsim.history.calibrate_yaml` writes beside each number)."""
 
-    text: str
+    scenario: Scenario
     fit: Fit
-    packs: list[PackLine]
-    start: date
-    end: date
+    packs: list[PackLine]  # every pack of the packs file (or assumed), usable at start or not
+    usage: Usage  # the history the fit read
+    packs_path: str | None
     notes: list[str]
+
+    @property
+    def start(self) -> date:
+        return self.scenario.start
+
+    @property
+    def end(self) -> date:
+        return self.scenario.end
 
 
 def calibrate(
@@ -592,8 +592,8 @@ def calibrate(
     runs: int = 1000,
     seed: int = 1,
 ) -> Calibration:
-    """Fit `usage` and write the scenario YAML. `start` defaults to the day after the last usage
-    date, `end` to one year after `start` less a day."""
+    """Fit `usage` into a scenario (`flexsim.history.calibrate_yaml` writes it as YAML). `start`
+    defaults to the day after the last usage date, `end` to one year after `start` less a day."""
     start = start or usage.last_day + timedelta(days=1)
     end = end or one_year_after(start) - timedelta(days=1)
     if end < start:
@@ -616,128 +616,63 @@ def calibrate(
             "demand. Replace it with your real packs"
         )
     name = name or f"Calibrated from {os.path.basename(usage.source)}"
-    text = render(result, packs, usage, start, end, name, runs, seed, packs_path)
-    return Calibration(text, result, packs, start, end, notes)
+    scenario = _scenario(result, packs, start, end, name, runs, seed, f"<calibrated from {usage.source}>")
+    return Calibration(scenario, result, packs, usage, packs_path, notes)
 
 
-def render(
+def _scenario(
     fit: Fit,
     packs: list[PackLine],
-    usage: Usage,
     start: date,
     end: date,
     name: str,
     runs: int,
     seed: int,
-    packs_path: str | None,
-) -> str:
-    out: list[str] = []
-    add = out.append
-    people = len(fit.people)
-    add(
-        f"# Calibrated by flexsim {__version__} from {one_line(usage.source)} "
-        f"({STYLE_WORDS[usage.style]} column names): {len(usage.rows):,} rows"
-    )
-    add(
-        f"# from {fit.history_start} to {fit.history_end}, {people} people, {len(fit.rates)} products, "
-        f"{len(fit.pools)} team(s); users told apart by {usage.identity}."
-    )
-    add("# Every number below says where it came from. Check it with: flexsim validate THIS-FILE")
-    add(f"name: {_q(name)}")
-    add(
-        f"start: {start}            # the day after the history"
-        if start == fit.history_end + timedelta(days=1)
-        else f"start: {start}            # as asked (--start)"
-    )
-    add(
-        f"end: {end}              # one year after start, less a day"
-        if end == one_year_after(start) - timedelta(days=1)
-        else f"end: {end}              # as asked (--end)"
-    )
-    add("")
-    add("calendar:                     # the export does not say which days are workdays, nor holidays:")
-    add("  workdays: [mon, tue, wed, thu, fri]   # days_per_week below are per Monday-to-Friday week")
-    add("")
-    add("products:                     # tokens per 24-hour window: the most common charge per row")
-    width = max((len(_q(p)) for p in fit.rates), default=0)
-    for product, rate in fit.rates.items():
-        add(f"  {_q(product) + ':':<{width + 1}} {rate:<4} # {fit.rate_comments[product]}")
-    add("")
-    pools_used = sorted({p.pool for p in fit.people} | {p.pool for p in packs})
-    if pools_used != [DEFAULT_POOL]:
-        add("pools:                        # one per Autodesk Account team in the export")
-        for pool in pools_used:
-            add(f"  - name: {_q(pool)}")
-        add("")
-    live = [p for p in packs if p.usable(start)]
-    gone = [p for p in packs if not p.usable(start)]
-    add(
-        f"lots:                         # from {one_line(packs_path)}"
-        if packs_path
-        else "lots:                         # no packs file was given: see the assumption below"
-    )
-    if not live:
-        add("  []                          # no pack is still usable at start")
-    for p in live:
-        out.extend(_comment(p.comment, "  ") if p.comment else [])
-        add(f"  - name: {_q(p.name)}")
-        add(f"    date: {p.date}")
-        add(f"    tokens: {p.left if p.left is not None else p.tokens}")
-        if p.price is not None:
-            add(f"    price: {p.price:g}")
-        if p.expires != one_year_after(p.date):
-            add(f"    expires: {p.expires}")
-        if pools_used != [DEFAULT_POOL] or p.pool != DEFAULT_POOL:
-            add(f"    pool: {_q(p.pool)}")
-    for p in gone:
-        out.extend(_comment(f"left out: {p.name}: {p.comment or 'nothing left at start'}", "  "))
-    add("")
-    add("# One named person per user. days_per_week = 5 x days_used / workdays (workdays weighted by")
-    add("# the season, when fitted), counted from the day after the person's first row to the end of")
-    add("# the history; a row with 0 tokens counts as a day of use. history: lets each run spread the")
-    add("# rate by how much history backs it. Start hours, session lengths and products left open are")
-    add("# not in the export: flexsim's defaults apply (start 9:00 +-1 h, sessions 6 +-2 h).")
-    add("users:" if fit.people else "users: []")
-    for person in fit.people:
-        for c in person.comments():
-            out.extend(_comment(c, "  "))
-        add(
-            f"  - name: {_q(person.name)}   # seen {person.first_seen} to {person.last_seen}, "
-            f"{person.workdays} workdays observed"
+    source: str,
+) -> Scenario:
+    """The scenario of a fit: the fitted rates over the catalogue, one named person per user (on
+    Monday-to-Friday workdays, flexsim's default habits), the packs still usable at `start`, the
+    fitted seasons and the catalogue's subscription list prices of the products seen."""
+    products = catalog_rates()
+    products.update(fit.rates)
+    pool_names = sorted({p.pool for p in fit.people} | {p.pool for p in packs})
+    lots = tuple(_lot(p) for p in packs if p.usable(start))
+    groups = tuple(
+        Group(
+            person.name,
+            tuple(
+                ProductUse(u.product, float(u.days_per_week), history=History(u.days_used, u.workdays))
+                for u in person.uses
+            ),
+            named=True,
+            pool=person.pool,
         )
-        if pools_used != [DEFAULT_POOL]:
-            add(f"    pool: {_q(person.pool)}")
-        add("    products:")
-        for use in person.uses:
-            add(
-                f"      {_q(use.product)}: {{days_per_week: {_num(use.days_per_week)}, history: "
-                f"{{days_used: {use.days_used}, workdays: {use.workdays}}}}}"
-            )
-    add("")
-    out.extend(_comment(f"Seasonality {fit.season_comment}."))
-    if fit.seasonality:
-        months = [f"{m}: {f:.2f}" for m, f in zip(MONTHS, fit.seasonality, strict=True)]
-        add("seasonality: {" + ", ".join(months[:6]) + ",")
-        add("              " + ", ".join(months[6:]) + "}")
-    add("")
-    out.extend(_subscriptions_block(sorted(fit.rates)))
-    add("simulation:")
-    add(f"  runs: {runs}")
-    add(f"  seed: {seed}")
-    return "\n".join(out) + "\n"
+        for person in fit.people
+    )
+    return Scenario(
+        name=name,
+        start=start,
+        end=end,
+        products=products,
+        lots=lots,
+        pools=tuple(Pool(pool) for pool in pool_names),
+        groups=groups,
+        seasonality=tuple(float(f) for f in fit.seasonality) if fit.seasonality else (1.0,) * 12,
+        subscriptions={p: float(SUBSCRIPTION_LIST_PRICES[p]) for p in listed_subscriptions(fit)},
+        runs=runs,
+        seed=seed,
+        source=source,
+    )
 
 
-def _subscriptions_block(products: list[str]) -> list[str]:
-    """The catalogue's dated list prices for the products seen, for `flexsim advise`."""
-    from flexsim.scenario.catalog import LIST_PRICES_DATE, SUBSCRIPTION_LIST_PRICES
+def _lot(pack: PackLine) -> Lot:
+    """A pack as the scenario holds it: what is left of it at start (held packs), at its price."""
+    tokens = pack.left if pack.left is not None else pack.tokens
+    price = pack.price if pack.price is not None else tier_price((), tokens)
+    given = pack.price is not None
+    return Lot(pack.name, pack.date, tokens, price, pack.expires, pack.pool, price_given=given)
 
-    priced = [p for p in products if p in SUBSCRIPTION_LIST_PRICES]
-    if not priced:
-        return []
-    return [
-        f"# Annual named-user subscription LIST prices (USD, US store, {LIST_PRICES_DATE}): check them",
-        "# against your own quote before trusting `flexsim advise`.",
-        "subscriptions:",
-        *(f"  {_q(p)}: {SUBSCRIPTION_LIST_PRICES[p]}" for p in priced),
-        "",
-    ]
+
+def listed_subscriptions(fit: Fit) -> list[str]:
+    """The products seen that have a subscription list price in the catalogue, sorted."""
+    return [p for p in sorted(fit.rates) if p in SUBSCRIPTION_LIST_PRICES]

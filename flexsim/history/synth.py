@@ -69,8 +69,8 @@ def seat_day_charges(plan: Plan, seed: int, run: int) -> tuple[Counter, np.ndarr
         while (t := seat.next_attempt()) is not None and t < plan.end_time:
             seat.charged(t)
             charges[s, t // DAY] += 1
-    w, s = np.nonzero(behaviour.launched)
-    return charges, plan.workdays[w], s
+    launch_day, launch_seat = np.nonzero(behaviour.launched)
+    return charges, plan.workdays[launch_day], launch_seat
 
 
 def synthesize(

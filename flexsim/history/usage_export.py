@@ -22,11 +22,12 @@ from datetime import date, datetime
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple, NoReturn, overload
 
 import numpy as np
 
-from flexsim.errors import ScenarioError
+from flexsim.defaults import DEFAULT_POOL
+from flexsim.errors import UsageFileError
 from flexsim.output.cells import csv_table, unquote_cell, xlsx_table
 from flexsim.scenario.catalog import CATALOG, spelling_hint
 from flexsim.scenario.reading import open_input
@@ -96,14 +97,6 @@ _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
 
 
-class UsageFileError(ScenarioError):
-    """A usage or packs file that can't be read: one line naming the file and the row or column."""
-
-    def __init__(self, message: str, file: str, row: int | None = None) -> None:
-        super().__init__(message, file=file, path=f"row {row}" if row is not None else None)
-        self.row = row
-
-
 class UsageRow(NamedTuple):
     """One row of the export, normalised."""
 
@@ -166,7 +159,13 @@ class _Rows(Sequence[UsageRow]):
         for n, t, u, p, d, k in zip(c.row, c.team, c.user, c.product, c.day, c.tokens, strict=True):
             yield UsageRow(n, teams[t] if t >= 0 else None, users[u], products[p], when(d), k)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> UsageRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[UsageRow]: ...
+
+    def __getitem__(self, index: int | slice) -> UsageRow | list[UsageRow]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         c = self._c
@@ -217,7 +216,9 @@ def _fold(name: object) -> str:
     return re.sub(r"[\s_\-]+", "", str(name or "")).casefold()
 
 
-def read_table(path: str | os.PathLike[str]) -> tuple[list[object], Iterator[tuple[int, list[object]]]]:
+def read_table(
+    path: str | os.PathLike[str],
+) -> tuple[Sequence[object], Iterator[tuple[int, Sequence[object]]]]:
     """The header and the (row number, cells) that follow it, from a CSV or an XLSX file.
 
     The file is read as a stream (a few megabytes at a time), whatever its size; it must be a
@@ -272,7 +273,7 @@ def _encoding(p: Path, source: str) -> str:
     )
 
 
-def _csv_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
+def _csv_rows(p: Path, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     encoding = _encoding(p, source)
     number = 0
     try:
@@ -334,7 +335,7 @@ def _check_zip(p: Path, source: str) -> None:
         )
 
 
-def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
+def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         import openpyxl
     except ImportError:
@@ -359,7 +360,7 @@ def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, list[object]]]:
     return _sheet_rows(sheet, source)
 
 
-def _sheet_rows(sheet, source: str) -> Iterator[tuple[int, list[object]]]:
+def _sheet_rows(sheet, source: str) -> Iterator[tuple[int, Sequence[object]]]:
     i = 0
     try:
         for i, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -684,7 +685,7 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
 
     who_of = _Cache(who_is)
     product_of = _Cache(product_index)
-    team_of = _Cache(lambda raw: _index(out.teams, team_at, plain[raw] or "main"))
+    team_of = _Cache(lambda raw: _index(out.teams, team_at, plain[raw] or DEFAULT_POOL))
     day_of = _Cache(days.ordinal)
     tokens_of = _Cache(lambda raw: None, 4096)
     row, team_col, user_col, product_col, day_col, tokens_col = (

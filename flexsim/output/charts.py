@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from flexsim.errors import OutputError
+
+if TYPE_CHECKING:
+    from flexsim.analysis.optimize import Sizing
 
 
 def require_matplotlib():
@@ -35,16 +39,16 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def optimize_chart_png(data: dict) -> bytes:
+def optimize_chart_png(data: Sizing) -> bytes:
     """Expected total cost (with its 95% interval) and run-out probability by candidate."""
     plt = require_matplotlib()
-    cands = data["candidates"]
-    by_size = all(c["tokens"] is not None for c in cands) and not any("reorder_tokens" in c for c in cands)
-    xs = [c["tokens"] for c in cands] if by_size else list(range(len(cands)))
-    cost = [c["expected_cost"] for c in cands]
-    lo = [c["cost_ci95"][0] if c["cost_ci95"][0] is not None else c["expected_cost"] for c in cands]
-    hi = [c["cost_ci95"][1] if c["cost_ci95"][1] is not None else c["expected_cost"] for c in cands]
-    risk = [100 * c["run_out_probability"] for c in cands]
+    cands = data.candidates
+    by_size = all(c.tokens is not None for c in cands) and not data.policies
+    xs = [c.tokens for c in cands] if by_size else list(range(len(cands)))
+    cost = [c.expected_cost for c in cands]
+    lo = [c.cost_ci95[0] if c.cost_ci95[0] is not None else c.expected_cost for c in cands]
+    hi = [c.cost_ci95[1] if c.cost_ci95[1] is not None else c.expected_cost for c in cands]
+    risk = [100 * c.run_out_probability for c in cands]
     fig, ax = plt.subplots(figsize=(9, 5))
     if by_size:  # a curve over sizes, with its band
         ax.fill_between(xs, lo, hi, color="tab:blue", alpha=0.2, label="95% interval of the mean")
@@ -76,15 +80,11 @@ def optimize_chart_png(data: dict) -> bytes:
     )
     twin.set_ylabel("probability the pool runs out (%)", color="tab:red")
     twin.set_ylim(-2, 102)
-    rec = data["recommended"]
-    rec_x = (
-        rec["tokens"]
-        if by_size
-        else next(i for i, c in enumerate(cands) if c["candidate"] == rec["candidate"])
-    )
+    rec = data.recommended.summary
+    rec_x = rec.tokens if by_size else next(i for i, c in enumerate(cands) if c.candidate == rec.candidate)
     ax.axvline(rec_x, color="black", ls="--", lw=1)
     ax.annotate(
-        f"recommended:\n{rec['candidate']}",
+        f"recommended:\n{rec.candidate}",
         xy=(rec_x, 0.97),
         xycoords=("data", "axes fraction"),
         xytext=(6, -24),
@@ -102,10 +102,10 @@ def optimize_chart_png(data: dict) -> bytes:
     else:
         ax.set_ylim(bottom=0)
     if by_size:
-        ax.set_xlabel(f"size of pack {data['lot']!r} (tokens)")
+        ax.set_xlabel(f"size of pack {data.lot!r} (tokens)")
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     else:
-        ax.set_xticks(xs, [c["candidate"] for c in cands], rotation=60, ha="right", fontsize=7)
+        ax.set_xticks(xs, [c.candidate for c in cands], rotation=60, ha="right", fontsize=7)
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax.legend(
@@ -117,9 +117,7 @@ def optimize_chart_png(data: dict) -> bytes:
         fontsize=8,
         frameon=False,
     )
-    ax.set_title(
-        f"{data['scenario']}: {data['runs']} runs per candidate, seed {data['seed']}", fontsize=10, pad=24
-    )
+    ax.set_title(f"{data.scenario}: {data.runs} runs per candidate, seed {data.seed}", fontsize=10, pad=24)
     png = _png(fig)
     plt.close(fig)
     return png
@@ -185,7 +183,6 @@ def advise_chart_png(data: dict) -> bytes:
 
 
 # -- forecast report charts (from `flexsim.analysis.forecast.forecast`) -----------------------------------
-REPORT_CHARTS = ("balance.png", "run_out.png", "waste.png", "burn.png")
 
 
 def _dates(texts):
@@ -201,6 +198,7 @@ def _date_axis(ax, first: date, last: date) -> None:
     import matplotlib.dates as mdates
 
     days = (last - first).days
+    locator: mdates.DateLocator
     if days <= 450:
         locator = mdates.MonthLocator()
     elif days <= 1200:
@@ -442,11 +440,15 @@ def burn_chart_png(data: dict) -> bytes:
     return _png(fig)
 
 
+_REPORT_DRAWINGS = {
+    "balance.png": balance_chart_png,
+    "run_out.png": run_out_chart_png,
+    "waste.png": waste_chart_png,
+    "burn.png": burn_chart_png,
+}
+REPORT_CHARTS = tuple(_REPORT_DRAWINGS)  # the report's chart files, in the page's order
+
+
 def report_charts(data: dict) -> dict[str, bytes]:
     """Every chart of the forecast report, by file name."""
-    return {
-        "balance.png": balance_chart_png(data),
-        "run_out.png": run_out_chart_png(data),
-        "waste.png": waste_chart_png(data),
-        "burn.png": burn_chart_png(data),
-    }
+    return {name: draw(data) for name, draw in _REPORT_DRAWINGS.items()}

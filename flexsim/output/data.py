@@ -5,9 +5,23 @@ from __future__ import annotations
 import io
 import json
 
+from flexsim.analysis.recommend import Recommendation
 from flexsim.api import Results
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.output.cells import safe_writer
+
+
+def run_json(results: Results, recommendation: Recommendation | None) -> dict:
+    """The `run --json` object: the forecast of SPEC section 3 and, per pool, what to do."""
+    return dict(results.to_json(), recommendation=_recommendation_json(recommendation))
+
+
+def _recommendation_json(recommendation: Recommendation | None) -> dict | None:
+    if recommendation is None:
+        return None
+    data = recommendation.to_json()
+    return {"target": data["target"], "runs": data["runs"], "pools": {p["pool"]: p for p in data["pools"]}}
+
 
 CSV_COLUMNS = (
     "run",
@@ -73,4 +87,50 @@ def daily_csv_text(daily: dict[str, dict], raw: bool = False) -> str:
     for pool, d in daily.items():
         for i, day in enumerate(d["date"]):
             writer.writerow([pool, day, *(_number(d[k][i]) for k in DAILY_COLUMNS[2:])])
+    return buffer.getvalue()
+
+
+ADVISE_CSV_COLUMNS = (
+    "person",
+    "group",
+    "product",
+    "pool",
+    "days_per_year_mean",
+    "days_per_year_p10",
+    "days_per_year_p90",
+    "flex_cost_per_year_mean",
+    "flex_cost_per_year_p10",
+    "flex_cost_per_year_p90",
+    "subscription_price",
+    "break_even_days_per_year",
+    "probability_subscription_cheaper",
+    "recommendation",
+)
+
+
+def advise_csv_text(data: dict, raw: bool = False) -> str:
+    """The `advise --csv` file: one row per person and product."""
+    buffer = io.StringIO()
+    writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
+    writer.writerow(ADVISE_CSV_COLUMNS)
+    for p in data["people"]:
+        d, f = p["days_per_year"], p["flex_cost_per_year"]
+        writer.writerow(
+            [
+                p["person"],
+                p["group"] or "",
+                p["product"],
+                p["pool"],
+                f"{d['mean']:.2f}",
+                f"{d['p10']:.2f}",
+                f"{d['p90']:.2f}",
+                f"{f['mean']:.2f}",
+                f"{f['p10']:.2f}",
+                f"{f['p90']:.2f}",
+                "" if p["subscription_price"] is None else p["subscription_price"],
+                "" if p["break_even_days_per_year"] is None else f"{p['break_even_days_per_year']:.1f}",
+                f"{p['probability_subscription_cheaper']:.4f}",
+                p["recommendation"],
+            ]
+        )
     return buffer.getvalue()

@@ -363,10 +363,10 @@ def _commit(pairs: list[tuple[str, Path]]) -> None:
             replaced += 1
     except BaseException:
         for i in reversed(range(replaced)):
-            target = pairs[i][1]
+            target, kept = pairs[i][1], backups[i]
             with contextlib.suppress(OSError):
-                if backups[i] is not None:
-                    os.replace(backups[i], target)
+                if kept is not None:
+                    os.replace(kept, target)
                 elif not existed[i]:
                     os.unlink(target)
         raise
@@ -424,8 +424,8 @@ def write_all(
             for tmp, _target in temps:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-            for folder in reversed(made):
-                shutil.rmtree(folder, ignore_errors=True)
+            for made_folder in reversed(made):
+                shutil.rmtree(made_folder, ignore_errors=True)
     for content, _kind in streams:
         _to_stdout(content)
     if say:

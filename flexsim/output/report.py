@@ -14,6 +14,7 @@ import json
 from html import escape
 
 from flexsim import __version__
+from flexsim.analysis.stats import half_width
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;
@@ -70,13 +71,8 @@ def _tag(key: str, value, text: str, cls: str = "") -> str:
     )
 
 
-def _half(s: dict) -> float | None:
-    lo, hi = s["mean_ci95"]
-    return None if lo is None else (hi - lo) / 2
-
-
 def _pm(s: dict, fmt=_fmt_int) -> str:
-    half = _half(s)
+    half = half_width(s["mean_ci95"])
     return "" if half is None or s.get("sd") == 0 else f"± {fmt(half)}"
 
 

@@ -15,9 +15,18 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation, advice_lines, advice_paragraphs
-from flexsim.analysis.stats import count_mean_interval, quantile_uncertain, quantiles, rare_share, wilson
+from flexsim.analysis.recommend import EXPIRY_WINDOW_DAYS, Recommendation
+from flexsim.analysis.stats import (
+    count_mean_interval,
+    half_width,
+    mean_half_width,
+    quantile_uncertain,
+    rare_share,
+    sample_quantiles,
+    wilson,
+)
 from flexsim.api import Results
+from flexsim.output.recommendation_text import advice_lines, advice_paragraphs
 
 WIDTH = 80
 
@@ -47,17 +56,16 @@ def mean_text(values, unit: str = "") -> str:
     if x.min() == x.max():
         return f"{number(x[0])}{u} in every run" if len(x) > 1 else f"{number(x[0])}{u}"
     mean = float(x.mean())
-    p10, p90 = quantiles(x, (0.1, 0.9))
+    p10, p90 = sample_quantiles(x, (0.1, 0.9))
     zero_heavy = x.min() >= 0 and (x > 0).mean() < 0.5
     if zero_heavy:
         lo, hi = count_mean_interval(x)
-        d = max(1, decimals_for((hi - lo) / 2))
+        assert lo is not None and hi is not None  # values that vary over 2+ runs have both bounds
+        d = max(1, decimals_for(half_width((lo, hi))))
         spread = "" if p10 == p90 else f"; P10-P90 {number(p10)} to {number(p90)}"
         return f"{number(mean, d)}{u} (95% CI {number(lo, d)} to {number(hi, d)}{spread})"
-    sd = float(x.std(ddof=1))
-    from flexsim.analysis.stats import t_multiplier
-
-    half = t_multiplier(len(x)) * sd / math.sqrt(len(x))
+    half = mean_half_width(x)
+    assert half is not None  # values that vary: 2 runs or more
     d = decimals_for(half)
     spread = f"P10 and P90 both {number(p10)}" if p10 == p90 else f"P10-P90 {number(p10)} to {number(p90)}"
     return f"{number(mean, d)}{u} ±{number(half, d)} ({spread})"
@@ -198,7 +206,7 @@ PACK_HEADS = ("pack", "tokens", "consumed", "expired", "left", "expires", "expir
 
 def pack_rows(results: Results, pool: str) -> list[tuple[str, ...]]:
     """One row per pack of `pool`: mean tokens consumed, expired and left at the end, and expiry."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for lot in results.lot_summaries():
         if lot["pool"] != pool:
             continue
