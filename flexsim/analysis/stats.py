@@ -311,13 +311,13 @@ def count_mean_interval(values, level: float = 0.95) -> tuple[float | None, floa
     return (p_lo * m_lo, p_hi * m_hi)
 
 
-def nonnegative_mean_interval(values) -> tuple[float, float] | tuple[None, None]:
+def nonnegative_mean_interval(values) -> tuple[float | None, float | None]:
     """The 95% interval of the mean of a figure that is never negative, as every output shows it:
     the rare-figure interval when fewer than half the runs are above 0 (`count_mean_interval`),
     otherwise Student's t, never below 0."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) >= 2 and float(x.min()) < float(x.max()) and (x > 0).mean() >= 0.5:
-        lo, hi = mean_ci(x)
+        lo, hi = t_interval(x)
         return (max(lo, 0.0), hi)
     return count_mean_interval(x)
 

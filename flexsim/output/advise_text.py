@@ -28,7 +28,9 @@ def _people_lines(rows: list[dict]) -> list[str]:
         return [head] + [f"  {p['person']:<{w}} {p['product']:<{wp}} {_figures(p)}" for p in rows]
     wp = max(wp, len("person / product"))
     lines = [f"  {'person / product':<{wp + 2}} {_FIGURES}"]
-    order = {}  # persons in the order of their first (best) row, their products under them
+    order: dict[
+        str, list[dict]
+    ] = {}  # persons in the order of their first (best) row, their products under them
     for p in rows:
         order.setdefault(p["person"], []).append(p)
     for person, products in order.items():
