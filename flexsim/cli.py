@@ -379,6 +379,19 @@ def _history_commands(sub) -> None:
         help="last forecast day (default: one year after start, less a day)",
     )
     cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
+    cal.add_argument(
+        "--backtest",
+        type=_positive_int,
+        metavar="K",
+        help="also backtest over K split dates and record how the forecast did (provenance:)",
+    )
+    cal.add_argument(
+        "--backtest-runs",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="runs per backtest fold (default 200)",
+    )
     cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
     cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
     _force(cal)
@@ -593,6 +606,11 @@ def cmd_run(args) -> int:
         )
     else:
         text = summary_text(results, recommendation)
+    if text and scenario.provenance.get("backtest"):
+        from flexsim.history.scoring import provenance_line
+        from flexsim.output.layout import fold
+
+        text += "\n" + "\n".join(fold([provenance_line(scenario.provenance["backtest"])])) + "\n"
     return _deliver(args, outputs, text, folder=args.report)
 
 
@@ -766,6 +784,7 @@ def _notes(notes: list[str]) -> None:
 def cmd_calibrate(args) -> int:
     from flexsim.history.calibrate import CalibrationError, calibrate
     from flexsim.history.usage_export import read_usage
+    from flexsim.output.layout import fold
     from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args, [(args.output, _kind("scenario"))])
@@ -774,17 +793,32 @@ def cmd_calibrate(args) -> int:
         result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
-    parse_scenario(result.text, args.output)  # what `run` will read: it must be accepted as it is
+    text = result.text
+    if args.backtest:
+        from flexsim.history.backtest import backtest_folds
+        from flexsim.history.scoring import provenance_line, provenance_summary, provenance_yaml
+
+        try:
+            folds = backtest_folds(
+                usage, args.backtest, args.backtest_runs, progress=False if args.quiet else None
+            )
+        except CalibrationError as exc:
+            raise UsageError(f"--backtest {args.backtest}: {exc}") from None
+        summary = provenance_summary(folds["scores"], args.backtest_runs, 1)
+        text += provenance_yaml(summary, args.usage)
+    parse_scenario(text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
-    text = (
+    lines = [
         f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
-        f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
-        f"Next: flexsim run {args.output}\n"
-    )
-    return _deliver(args, [(args.output, result.text, _kind("scenario"))], text)
+        f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.",
+        *([provenance_line(summary)] if args.backtest else []),
+        f"Next: flexsim run {args.output}",
+    ]
+    summary_text = "\n".join(fold(lines)) + "\n"
+    return _deliver(args, [(args.output, text, _kind("scenario"))], summary_text)
 
 
 def cmd_backtest(args) -> int:

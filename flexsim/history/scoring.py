@@ -15,7 +15,9 @@ score of total tokens, beside two forecasts any admin could make without flexsim
 from __future__ import annotations
 
 import calendar
+import json
 import math
+import os
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -28,6 +30,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 MONTH_HORIZONS = (1, 3, 6)
 RUN_RATE_MONTHS = 3
 NOMINAL = 0.8
+PROVENANCE_KEYS = ("folds", "horizon", "covered", "pinball", "run_rate_pinball", "runs", "seed")
 
 
 def add_months(day: date, months: int) -> date:
@@ -277,21 +280,22 @@ def verdict(s: dict) -> str:
     )
 
 
-def provenance_summary(scores: list[dict], folds: int, runs: int, seed: int) -> dict:
-    """What `calibrate --backtest` records in the scenario: the longest whole-month horizon
-    every fold reached (else the rest of the file), scored."""
-    month_rows = [s for s in scores if s["months"] is not None and s["folds"] == folds]
-    s = month_rows[-1] if month_rows else scores[-1]
-    c = s["forecast"]["coverage"]
+def provenance_summary(scores: list[dict], runs: int, seed: int) -> dict:
+    """What `calibrate --backtest` records in the scenario: the whole-month horizon the most
+    folds reached (the longer on a tie; else the rest of the file), scored. Its pinball losses
+    are the forecast's and the run rate's over the same folds."""
+    months = [s for s in scores if s["months"] is not None]
+    s = max(months, key=lambda s: (s["folds"], s["months"])) if months else scores[-1]
     out = {
         "folds": s["folds"],
         "horizon": s["horizon"],
-        "covered": c["covered"],
+        "covered": s["forecast"]["coverage"]["covered"],
         "pinball": round(s["forecast"]["pinball"]),
         "runs": runs,
         "seed": seed,
     }
     if s["run_rate"] is not None:
+        out["pinball"] = round(s["run_rate"]["forecast_pinball"])
         out["run_rate_pinball"] = round(s["run_rate"]["pinball"])
     return out
 
@@ -309,9 +313,25 @@ def provenance_line(p: dict) -> str:
         f"{NOMINAL:.0%})"
     )
     if p.get("run_rate_pinball") is not None:
-        better = "better than" if p["pinball"] < p["run_rate_pinball"] else "NOT better than"
+        better = "better" if p["pinball"] < p["run_rate_pinball"] else "NOT better"
         line += (
             f"; pinball loss {p['pinball']:,} against {p['run_rate_pinball']:,} for the last "
-            f"{RUN_RATE_MONTHS} months' run rate ({better})"
+            f"{RUN_RATE_MONTHS} months' run rate: {better} than the run rate"
         )
     return line + "."
+
+
+def provenance_yaml(p: dict, source: str) -> str:
+    """The scenario's `provenance:` block for the summary `p` of `provenance_summary`."""
+    lines = [
+        "",
+        f"# How this way of forecasting did on this history: fitted on the rows before each of {p['folds']}",
+        "# split dates and compared with what followed (flexsim backtest USAGE --folds "
+        f"{p['folds']} shows it all).",
+        "# `flexsim run` prints it in one line; nothing here changes the simulation.",
+        "provenance:",
+        f"  source: {json.dumps(os.path.basename(source), ensure_ascii=False)}",
+        "  backtest:",
+        *(f"    {key}: {p[key]}" for key in PROVENANCE_KEYS if key in p),
+    ]
+    return "\n".join(lines) + "\n"
