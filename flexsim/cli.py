@@ -431,9 +431,10 @@ def _history_commands(sub) -> None:
     )
     syn.add_argument(
         "--style",
-        choices=("current", "snake", "camel"),
+        choices=("current", "snake", "camel", "tokenflex"),
         default="current",
-        help="column names: current (default), snake (older exports), camel (Insights API)",
+        help="column names: current (default), snake (older exports), camel (Insights API); "
+        "tokenflex: the enterprise Token Flex export (per pool, product and day, no users)",
     )
     syn.add_argument(
         "--privacy",
@@ -790,7 +791,12 @@ def cmd_calibrate(args) -> int:
     _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
     try:
-        result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
+        if usage.style == "tokenflex":
+            from flexsim.history.tokenflex import calibrate_tokenflex
+
+            result = calibrate_tokenflex(usage, args.packs, args.start, args.end, name=args.name)
+        else:
+            result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
     text = result.text
@@ -811,9 +817,14 @@ def cmd_calibrate(args) -> int:
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
+    who = (
+        f"{len(fit.people)} groups of anonymous users in {len(fit.pools)} token pool(s)"
+        if usage.style == "tokenflex"
+        else f"{len(fit.people)} people in {len(fit.pools)} team(s)"
+    )
     lines = [
-        f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
-        f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.",
+        f"{args.output}: {who}, {len(fit.rates)} products, {season}, {lots} pack(s); forecast "
+        f"{result.start} to {result.end}.",
         *([provenance_line(summary)] if args.backtest else []),
         f"Next: flexsim run {args.output}",
     ]
@@ -891,13 +902,25 @@ def cmd_synth_export(args) -> int:
             ) from None
     seed = scenario.seed if args.seed is None else args.seed
     syn = synthesize(scenario, seed, args.run, args.privacy, camel_dates=args.style == "camel")
-    content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
+    if args.style == "tokenflex":
+        from flexsim.history.tokenflex import tokenflex_table
+        from flexsim.output.cells import csv_table, xlsx_table
+
+        header, rows = tokenflex_table(scenario, syn.records)
+        content = (
+            xlsx_table("Token Usage", header[:-1], [r[:-1] for r in rows], args.raw_csv)
+            if xlsx
+            else csv_table(header, rows, args.raw_csv)
+        )
+        days = [r[3] for r in rows]
+    else:
+        content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
+        days = [r["day"] for r in syn.records]
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
-    days = [r["day"] for r in syn.records]
     span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
     text = (
-        f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
+        f"{args.output}: {len(days):,} rows ({STYLE_WORDS[args.style]} column names), "
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
         f"{args.scenario}\n"
     )

@@ -23,6 +23,7 @@ from flexsim.engine.records import RunRecord
 from flexsim.engine.runner import choose_engine, collect
 from flexsim.history.calibrate import Calibration, CalibrationError, calibrate
 from flexsim.history.scoring import NOMINAL, horizon_entry, horizons, score_folds, scores_lines
+from flexsim.history.tokenflex import calibrate_tokenflex
 from flexsim.history.usage_export import Usage
 from flexsim.output.layout import fold
 from flexsim.output.progress import Progress, Tick
@@ -136,7 +137,8 @@ def backtest(
 def fit_before(usage: Usage, split: date, end: date, runs: int, seed: int) -> Calibration:
     """The scenario fitted on the rows before `split` only (what was known that day), to
     forecast from `split` to `end`."""
-    return calibrate(
+    fit = calibrate_tokenflex if usage.style == "tokenflex" else calibrate
+    return fit(
         usage.before(split),
         start=split,
         end=end,

@@ -62,8 +62,18 @@ STYLES: dict[str, tuple[str, ...]] = {
         "offering_name",
     ),
     "camel": ("productName", "usageDate", "version", "tokens", "emailAddress", "userName"),
+    # The enterprise Token Flex export: per pool, product and day, no user (flexsim.history.tokenflex).
+    "tokenflex": (
+        "contractYear", "tokenPool", "usageCategory", "usageDate", "productLineCode", "productName",
+        "tokensConsumed",
+    ),
+}  # fmt: skip
+STYLE_WORDS = {
+    "current": "current export",
+    "snake": "older exports",
+    "camel": "Insights API",
+    "tokenflex": "Token Flex enterprise export",
 }
-STYLE_WORDS = {"current": "current export", "snake": "older exports", "camel": "Insights API"}
 
 # What each column means, by its folded name (case, spaces, '_' and '-' ignored).
 _FIELD_OF = {
@@ -637,6 +647,10 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
     """
     source = os.fspath(path)
     header, table = read_table(source)
+    from flexsim.history.tokenflex import is_tokenflex, read_tokenflex
+
+    if is_tokenflex(header):
+        return read_tokenflex(source, header, table)
     where, style = _columns(header, source)
     names = {f: str(header[i]).strip() for f, i in where.items()}
     days = Dates(source, names["day"])
