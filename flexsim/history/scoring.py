@@ -222,7 +222,9 @@ def _baseline(s: dict, name: str) -> str:
 
 
 def _on_folds(s: dict, b: dict) -> str:
-    return "" if b["folds"] == s["folds"] else f" over the {b['folds']} folds that have one"
+    if b["folds"] == s["folds"]:
+        return ""
+    return " over the fold that has one" if b["folds"] == 1 else f" over the {b['folds']} folds that have one"
 
 
 def scores_lines(scores: list[dict]) -> list[str]:
