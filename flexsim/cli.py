@@ -291,6 +291,7 @@ EXAMPLES_HELP = {
         [
             "flexsim calibrate usage.csv --packs packs.csv -o my-pool.yaml",
             "flexsim calibrate usage.xlsx -o my-pool.yaml   # .xlsx needs flexsim[xlsx]",
+            "flexsim calibrate tokenflex.csv --backtest 6 -o my-pool.yaml   # the enterprise export",
         ],
         "docs/tutorial-from-export.md",
     ),
@@ -360,7 +361,11 @@ def _date(text: str):
 def _history_commands(sub) -> None:
     """calibrate, backtest and synth-export: from a Token Usage export to a scenario, and back."""
     cal = sub.add_parser("calibrate", help="turn a Token Usage export into a scenario")
-    cal.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    cal.add_argument(
+        "usage",
+        metavar="USAGE.csv",
+        help="Autodesk Account's Token Usage export, or the enterprise Token Flex export (CSV or XLSX)",
+    )
     cal.add_argument(
         "--packs",
         metavar="PACKS.csv",
@@ -397,7 +402,11 @@ def _history_commands(sub) -> None:
     _force(cal)
 
     bt = sub.add_parser("backtest", help="forecast the past from a Token Usage export and compare")
-    bt.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    bt.add_argument(
+        "usage",
+        metavar="USAGE.csv",
+        help="Autodesk Account's Token Usage export, or the enterprise Token Flex export (CSV or XLSX)",
+    )
     bt.add_argument(
         "--split", type=_date, metavar="DATE", help="fit on the rows before DATE, forecast the rest"
     )

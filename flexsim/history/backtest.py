@@ -125,6 +125,7 @@ def backtest(
         "forecast_from": split.isoformat(),
         "forecast_to": end.isoformat(),
         "people": len(known),
+        "people_are": "product demands" if usage.style == "tokenflex" else "people",
         "new_people": {
             "count": len(new_people),
             "actual_tokens": sum(r.tokens for r in window if r.user in new_people),
@@ -234,7 +235,8 @@ def backtest_text(source: str, data: dict) -> str:
     err = "" if lo is None else f" ±{(hi - lo) / 2:,.0f}"
     lines = [
         f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
-        f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
+        f"({data['people']} {data['people_are']}), forecast {data['forecast_from']} to "
+        f"{data['forecast_to']}, "
         f"{data['runs']} runs, seed {data['seed']}",
         "",
         f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
@@ -255,7 +257,8 @@ def backtest_text(source: str, data: dict) -> str:
     if new["count"]:
         lines += [
             "",
-            f"  {new['count']} people first seen after the split used "
+            f"  {new['count']} {'products' if data['people_are'] != 'people' else 'people'} first "
+            "seen after the split used "
             f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
             "could know them.",
         ]
