@@ -513,9 +513,10 @@ def _kind(name: str):
 
         return files.csv_kind("advise CSV", CSV_COLUMNS[:3])
     if name == "usage-export":
+        from flexsim.history.tokenflex import COLUMNS
         from flexsim.history.usage_export import STYLES
 
-        csv = files.csv_kind("usage export", *STYLES.values())
+        csv = files.csv_kind("usage export", *STYLES.values(), COLUMNS)
         xlsx = files.xlsx_kind("usage export", "Token Usage")
         return files.Kind(
             "usage export", lambda p: xlsx.recognise(p) if p.suffix.lower() == ".xlsx" else csv.recognise(p)
@@ -598,6 +599,10 @@ def cmd_run(args) -> int:
         from flexsim.output.text import report_words
 
         data["words"] = report_words(results, recommendation)
+        if scenario.provenance.get("backtest"):
+            from flexsim.history.scoring import provenance_line
+
+            data["history_line"] = provenance_line(scenario.provenance["backtest"])
         if recommendation is not None:
             data["recommendation"] = data["run_json"]["recommendation"] = _rec_json(recommendation)
         if args.daily_csv:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -147,8 +148,10 @@ def test_calibrate_backtest_records_provenance_and_run_prints_it(tmp_path: Path,
     line = provenance_line(record)
     assert line.startswith("How this forecast did on your history:")
     assert " ".join(said.split()).count(line) == 1
-    assert call(["run", out, "--runs", 20]) == 0
+    assert call(["run", out, "--runs", 20, "--report", tmp_path / "report"]) == 0
     assert line in " ".join(capsys.readouterr().out.split())
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert f"<td>On your history</td><td>{html.escape(line)}</td>" in page
 
 
 @pytest.mark.parametrize(

@@ -62,17 +62,12 @@ STYLES: dict[str, tuple[str, ...]] = {
         "offering_name",
     ),
     "camel": ("productName", "usageDate", "version", "tokens", "emailAddress", "userName"),
-    # The enterprise Token Flex export: per pool, product and day, no user (flexsim.history.tokenflex).
-    "tokenflex": (
-        "contractYear", "tokenPool", "usageCategory", "usageDate", "productLineCode", "productName",
-        "tokensConsumed",
-    ),
-}  # fmt: skip
+}
 STYLE_WORDS = {
     "current": "current export",
     "snake": "older exports",
     "camel": "Insights API",
-    "tokenflex": "Token Flex enterprise export",
+    "tokenflex": "Token Flex enterprise export",  # per pool, product and day: flexsim.history.tokenflex
 }
 
 # What each column means, by its folded name (case, spaces, '_' and '-' ignored).
