@@ -174,3 +174,13 @@ def test_bad_provenance_is_one_line(tmp_path: Path, capsys, block: str, message:
     assert call(["validate", scenario]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and ":6:" in err
+
+
+def test_with_a_horizon_the_whole_window_is_named_by_its_days(tmp_path: Path) -> None:
+    out = tmp_path / "folds.json"
+    assert (
+        call(["backtest", SAMPLE, "--folds", 2, "--horizon", 40, "--runs", 20, "--json", out, "--quiet"]) == 0
+    )
+    scores = json.loads(out.read_text())["scores"]
+    assert [s["horizon"] for s in scores] == ["1 month", "40 days"]
+    assert all(s["folds"] == 2 for s in scores)

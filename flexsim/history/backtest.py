@@ -104,7 +104,7 @@ def backtest(
     scored = []
     for k, (months, last_day) in enumerate(windows):
         upto = sum(r.tokens for r in window if r.day <= last_day)
-        scored.append(horizon_entry(months, split, last_day, upto, by_window[:, k], before, first))
+        scored.append(horizon_entry(months, split, last_day, horizon, upto, by_window[:, k], before, first))
     products = {}
     seat_tokens = np.stack([r.seat_tokens for r in records]) if plan.n_seats else None
     for product in sorted({r.product for r in window} | set(plan.seat_product)):

@@ -39,9 +39,10 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def horizon_name(months: int | None) -> str:
+def horizon_name(months: int | None, days: int | None = None) -> str:
+    """'1 month', '3 months'...; the whole window: 'rest of file', or 'N days' with --horizon."""
     if months is None:
-        return "rest of file"
+        return "rest of file" if days is None else f"{days} days"
     return "1 month" if months == 1 else f"{months} months"
 
 
@@ -118,6 +119,7 @@ def horizon_entry(
     months: int | None,
     split: date,
     last: date,
+    window_days: int | None,
     actual: int,
     runs: np.ndarray,
     before: dict[date, int],
@@ -128,7 +130,7 @@ def horizon_entry(
     forecast = {"p10": p10, "p50": p50, "p90": p90, "covered": p10 <= actual <= p90}
     forecast["pinball"] = pinball(actual, (p10, p50, p90))
     entry = {
-        "horizon": horizon_name(months),
+        "horizon": horizon_name(months, window_days),
         "months": months,
         "to": last.isoformat(),
         "actual_tokens": actual,
