@@ -75,6 +75,7 @@ def backtest(
 
     def absorb(record: RunRecord) -> None:
         """Tokens of each horizon, from the run's day-by-day figures (then dropped)."""
+        assert record.daily_consumed is not None  # collect() tracks them when it absorbs
         consumed = np.cumsum(record.daily_consumed.sum(axis=0))
         totals[record.run] = [int(consumed[k - 1]) for k in cuts]
         record.daily_consumed = record.daily_balance = record.month_product_tokens = None

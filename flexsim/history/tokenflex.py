@@ -205,7 +205,7 @@ def fit_tokenflex(usage: Usage, history_end: date, start: date, end: date) -> To
             series[r.team or DEFAULT_POOL, r.product][(r.day - first).days] += r.tokens
     rates, rate_comments = {}, {}
     for product in sorted({p for _, p in series}):
-        totals = sum(s for (_, p), s in series.items() if p == product)
+        totals = np.sum([s for (_, p), s in series.items() if p == product], axis=0)
         if not (totals > 0).any():
             notes.append(f"{product}: never charged in the export: left out of the scenario")
             continue
@@ -215,7 +215,7 @@ def fit_tokenflex(usage: Usage, history_end: date, start: date, end: date) -> To
     counts = {k: s / rates[k[1]] for k, s in series.items() if k[1] in rates}
     weekend = weekday >= 5
     seven = bool(any((c[weekend] > 0).any() for c in counts.values()))
-    total = sum(counts.values())
+    total = np.sum(list(counts.values()), axis=0)
 
     # Seasons: alternate the day-type means and the months' multipliers.
     covered = np.bincount(months, minlength=12)
