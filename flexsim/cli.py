@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from flexsim import __version__
 from flexsim.defaults import DEFAULT_ENGINE, DEFAULT_OBJECTIVE, ENGINES, OBJECTIVES
-from flexsim.errors import FlexsimError, OptimizeError, UsageError
+from flexsim.errors import CalibrationError, FlexsimError, OptimizeError, UsageError
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -304,6 +304,7 @@ EXAMPLES_HELP = {
         [
             "flexsim calibrate usage.csv --packs packs.csv -o my-pool.yaml",
             "flexsim calibrate usage.xlsx -o my-pool.yaml   # .xlsx needs flexsim[xlsx]",
+            "flexsim calibrate tokenflex.csv --backtest 6 -o my-pool.yaml   # the enterprise export",
         ],
         "docs/tutorial-from-export.md",
     ),
@@ -373,7 +374,11 @@ def _date(text: str):
 def _history_commands(sub) -> None:
     """calibrate, backtest and synth-export: from a Token Usage export to a scenario, and back."""
     cal = sub.add_parser("calibrate", help="turn a Token Usage export into a scenario")
-    cal.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    cal.add_argument(
+        "usage",
+        metavar="USAGE.csv",
+        help="Autodesk Account's Token Usage export, or the enterprise Token Flex export (CSV or XLSX)",
+    )
     cal.add_argument(
         "--packs",
         metavar="PACKS.csv",
@@ -392,12 +397,29 @@ def _history_commands(sub) -> None:
         help="last forecast day (default: one year after start, less a day)",
     )
     cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
+    cal.add_argument(
+        "--backtest",
+        type=_positive_int,
+        metavar="K",
+        help="also backtest over K split dates and record how the forecast did (provenance:)",
+    )
+    cal.add_argument(
+        "--backtest-runs",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="runs per backtest fold (default 200)",
+    )
     cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
     cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
     _force(cal)
 
     bt = sub.add_parser("backtest", help="forecast the past from a Token Usage export and compare")
-    bt.add_argument("usage", metavar="USAGE.csv", help="Autodesk Account's Token Usage export (CSV or XLSX)")
+    bt.add_argument(
+        "usage",
+        metavar="USAGE.csv",
+        help="Autodesk Account's Token Usage export, or the enterprise Token Flex export (CSV or XLSX)",
+    )
     bt.add_argument(
         "--split", type=_date, metavar="DATE", help="fit on the rows before DATE, forecast the rest"
     )
@@ -431,9 +453,10 @@ def _history_commands(sub) -> None:
     )
     syn.add_argument(
         "--style",
-        choices=("current", "snake", "camel"),
+        choices=("current", "snake", "camel", "tokenflex"),
         default="current",
-        help="column names: current (default), snake (older exports), camel (Insights API)",
+        help="column names: current (default), snake (older exports), camel (Insights API); "
+        "tokenflex: the enterprise Token Flex export (per pool, product and day, no users)",
     )
     syn.add_argument(
         "--privacy",
@@ -503,9 +526,10 @@ def _kind(name: str) -> Kind:
 
         return files.csv_kind("advise CSV", ADVISE_CSV_COLUMNS[:3])
     if name == "usage-export":
+        from flexsim.history.tokenflex import COLUMNS
         from flexsim.history.usage_export import STYLES
 
-        csv = files.csv_kind("usage export", *STYLES.values())
+        csv = files.csv_kind("usage export", *STYLES.values(), COLUMNS)
         xlsx = files.xlsx_kind("usage export", "Token Usage")
         return files.Kind(
             "usage export", lambda p: xlsx.recognise(p) if p.suffix.lower() == ".xlsx" else csv.recognise(p)
@@ -586,6 +610,10 @@ def cmd_run(args) -> int:
 
         data["words"] = report_words(results, recommendation)
         data["pack_words"] = pack_words(results)
+        if scenario.provenance.get("backtest"):
+            from flexsim.history.scoring import provenance_line
+
+            data["history_line"] = provenance_line(scenario.provenance["backtest"])
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"], args.raw_csv), _kind("daily-csv")))
         if args.report:
@@ -602,6 +630,11 @@ def cmd_run(args) -> int:
         )
     else:
         text = summary_text(results, recommendation)
+    if text and scenario.provenance.get("backtest"):
+        from flexsim.history.scoring import provenance_line
+        from flexsim.output.layout import fold
+
+        text += "\n" + "\n".join(fold([provenance_line(scenario.provenance["backtest"])])) + "\n"
     return _deliver(args, outputs, text, folder=args.report)
 
 
@@ -760,23 +793,49 @@ def cmd_calibrate(args) -> int:
     from flexsim.history.calibrate import calibrate
     from flexsim.history.calibrate_yaml import scenario_yaml
     from flexsim.history.usage_export import read_usage
+    from flexsim.output.layout import fold
     from flexsim.scenario.loader import parse_scenario
 
     _check_outputs(args, [(args.output, _kind("scenario"))])
     usage = read_usage(args.usage)
-    result = calibrate(usage, args.packs, args.start, args.end, name=args.name)
-    text = scenario_yaml(result)
+    if usage.style == "tokenflex":
+        from flexsim.history.tokenflex import calibrate_tokenflex
+
+        flex = calibrate_tokenflex(usage, args.packs, args.start, args.end, name=args.name)
+        result, text = flex, flex.text
+    else:
+        calibration = calibrate(usage, args.packs, args.start, args.end, name=args.name)
+        result, text = calibration, scenario_yaml(calibration)
+    if args.backtest:
+        from flexsim.history.backtest import backtest_folds
+        from flexsim.history.scoring import provenance_line, provenance_summary, provenance_yaml
+
+        try:
+            folds = backtest_folds(
+                usage, args.backtest, args.backtest_runs, progress=False if args.quiet else None
+            )
+        except CalibrationError as exc:
+            raise CalibrationError(f"--backtest {args.backtest}: {exc}") from None
+        summary = provenance_summary(folds["scores"], args.backtest_runs, 1)
+        text += provenance_yaml(summary, args.usage)
     parse_scenario(text, args.output)  # what `run` will read: it must be accepted as it is
     _notes(result.notes)
     fit = result.fit
     lots = sum(p.usable(result.start) for p in result.packs)
     season = "seasonality fitted" if fit.seasonality else "no seasonality (less than a year)"
-    summary = (
-        f"{args.output}: {len(fit.people)} people in {len(fit.pools)} team(s), {len(fit.rates)} "
-        f"products, {season}, {lots} pack(s); forecast {result.start} to {result.end}.\n"
-        f"Next: flexsim run {args.output}\n"
+    who = (
+        f"{len(fit.people)} groups of anonymous users in {len(fit.pools)} token pool(s)"
+        if usage.style == "tokenflex"
+        else f"{len(fit.people)} people in {len(fit.pools)} team(s)"
     )
-    return _deliver(args, [(args.output, text, _kind("scenario"))], summary)
+    lines = [
+        f"{args.output}: {who}, {len(fit.rates)} products, {season}, {lots} pack(s); forecast "
+        f"{result.start} to {result.end}.",
+        *([provenance_line(summary)] if args.backtest else []),
+        f"Next: flexsim run {args.output}",
+    ]
+    summary_text = "\n".join(fold(lines)) + "\n"
+    return _deliver(args, [(args.output, text, _kind("scenario"))], summary_text)
 
 
 def cmd_backtest(args) -> int:
@@ -838,13 +897,25 @@ def cmd_synth_export(args) -> int:
             ) from None
     seed = scenario.seed if args.seed is None else args.seed
     syn = synthesize(scenario, seed, args.run, args.privacy, camel_dates=args.style == "camel")
-    content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
+    if args.style == "tokenflex":
+        from flexsim.history.tokenflex import tokenflex_table
+        from flexsim.output.cells import csv_table, xlsx_table
+
+        header, rows = tokenflex_table(scenario, syn.records)
+        content = (
+            xlsx_table("Token Usage", header[:-1], [r[:-1] for r in rows], args.raw_csv)
+            if xlsx
+            else csv_table(header, rows, args.raw_csv)
+        )
+        days = [r[3] for r in rows]
+    else:
+        content = (usage_xlsx_bytes if xlsx else usage_csv_text)(syn.records, args.style, args.raw_csv)
+        days = [r["day"] for r in syn.records]
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
-    days = [str(r["day"]) for r in syn.records]
-    span = f", {min(days)[:10]} to {max(days)[:10]}" if days else ""
+    span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
     text = (
-        f"{args.output}: {len(syn.records):,} rows ({STYLE_WORDS[args.style]} column names), "
+        f"{args.output}: {len(days):,} rows ({STYLE_WORDS[args.style]} column names), "
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "
         f"{args.scenario}\n"
     )

@@ -9,6 +9,7 @@ honest 80% interval holds the actual total about 80% of the time: that share is 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
@@ -17,10 +18,13 @@ from datetime import date, timedelta
 import numpy as np
 
 from flexsim.analysis.stats import summary_with_range, wilson
-from flexsim.api import simulate
-from flexsim.engine.records import POOL_COUNTERS
+from flexsim.engine.plan import Plan
+from flexsim.engine.records import RunRecord
+from flexsim.engine.runner import choose_engine, collect
 from flexsim.errors import CalibrationError
-from flexsim.history.calibrate import calibrate
+from flexsim.history.calibrate import Calibration, calibrate
+from flexsim.history.scoring import NOMINAL, horizon_entry, horizons, score_folds
+from flexsim.history.tokenflex import TokenFlexCalibration, calibrate_tokenflex
 from flexsim.history.usage_export import Usage
 from flexsim.output.progress import Progress, Tick
 from flexsim.scenario.model import Lot, one_year_after
@@ -28,7 +32,6 @@ from flexsim.scenario.model import Lot, one_year_after
 MIN_FIT_DAYS = 56  # at least 8 weeks of history before a split
 MIN_FORECAST_DAYS = 28  # and 4 weeks after it
 UNLIMITED = 10**9  # tokens of the pack that stands in for "never blocked"
-NOMINAL = 0.8  # P10-P90 holds 80% of the runs
 
 
 def _interval(values: np.ndarray, actual: int) -> dict:
@@ -58,38 +61,54 @@ def backtest(
         )
     history = usage.before(split)
     end = last if horizon is None else min(last, split + timedelta(days=horizon - 1))
-    fitted = calibrate(
-        history,
-        start=split,
-        end=end,
-        history_end=split - timedelta(days=1),
-        name=f"backtest at {split}",
-        runs=runs,
-        seed=seed,
-    )
+    fitted = fit_before(usage, split, end, runs, seed)
     scenario = replace(fitted.scenario, source=f"<fitted on {usage.source} before {split}>")
     unlimited = tuple(
         Lot(f"unlimited {pool}", split, UNLIMITED, 3.0, one_year_after(split), pool)
         for pool in scenario.pool_names()
     )
-    results = simulate(
-        replace(scenario, lots=unlimited),
-        runs,
-        seed,
-        workers,
-        keep_seats=True,
-        progress=progress,
-        executor=executor,
-    )
-    consumed = POOL_COUNTERS.index("tokens_consumed")
-    forecast = np.array([int(r.counters[:, consumed].sum()) for r in results.records], np.int64)
+    plan = Plan(replace(scenario, lots=unlimited))
+    windows = horizons(split, end)
+    cuts = [(last_day - split).days + 1 for _months, last_day in windows]
+    totals: dict[int, list[int]] = {}
+
+    def absorb(record: RunRecord) -> None:
+        """Tokens of each horizon, from the run's day-by-day figures (then dropped)."""
+        assert record.daily_consumed is not None  # collect() tracks them when it absorbs
+        consumed = np.cumsum(record.daily_consumed.sum(axis=0))
+        totals[record.run] = [int(consumed[k - 1]) for k in cuts]
+        record.daily_consumed = record.daily_balance = record.month_product_tokens = None
+
+    tick = progress if callable(progress) else None
+    with Progress(enabled=False if callable(progress) else progress) as bar:
+        records = collect(
+            plan,
+            seed,
+            runs,
+            choose_engine(plan, "auto"),
+            workers,
+            keep_seats=True,
+            progress=tick or bar.phase("simulating", runs),
+            absorb=absorb,
+            executor=executor,
+        )
+    by_window = np.array([totals[r.run] for r in records], np.int64).reshape(len(records), len(cuts))
+    forecast = by_window[:, -1]
     window = [r for r in usage.rows if split <= r.day <= end]
     actual = sum(r.tokens for r in window)
     known = {p.name for p in fitted.fit.people}
     new_people = {r.user for r in window if r.user not in known}
+    before: dict[date, int] = defaultdict(int)
+    for r in history.rows:
+        before[r.day] += r.tokens
+    scored = []
+    for k, (months, last_day) in enumerate(windows):
+        upto = sum(r.tokens for r in window if r.day <= last_day)
+        scored.append(horizon_entry(months, split, last_day, horizon, upto, by_window[:, k], before, first))
     products = {}
-    plan = results.plan
-    seat_tokens = results.per_seat("seat_tokens") if plan.n_seats else np.zeros((len(forecast), 0), np.int64)
+    seat_tokens = (
+        np.stack([r.seat_tokens for r in records]) if plan.n_seats else np.zeros((len(forecast), 0), np.int64)
+    )
     for product in sorted({r.product for r in window} | set(plan.seat_product)):
         cols = [s for s, name in enumerate(plan.seat_product) if name == product]
         values = seat_tokens[:, cols].sum(axis=1) if cols else np.zeros(len(forecast), np.int64)
@@ -101,19 +120,38 @@ def backtest(
         "actual_tokens": actual,
         "forecast_tokens": total["forecast"],
         "covered": total["covered"],
-        "runs": results.runs,
+        "runs": len(records),
         "seed": seed,
         "fitted_from": first.isoformat(),
         "fitted_to": (split - timedelta(days=1)).isoformat(),
         "forecast_from": split.isoformat(),
         "forecast_to": end.isoformat(),
         "people": len(known),
+        "people_are": "product demands" if usage.style == "tokenflex" else "people",
         "new_people": {
             "count": len(new_people),
             "actual_tokens": sum(r.tokens for r in window if r.user in new_people),
         },
         "products": products,
+        "horizons": scored,
     }
+
+
+def fit_before(
+    usage: Usage, split: date, end: date, runs: int, seed: int
+) -> Calibration | TokenFlexCalibration:
+    """The scenario fitted on the rows before `split` only (what was known that day), to
+    forecast from `split` to `end`."""
+    fit = calibrate_tokenflex if usage.style == "tokenflex" else calibrate
+    return fit(
+        usage.before(split),
+        start=split,
+        end=end,
+        history_end=split - timedelta(days=1),
+        name=f"backtest at {split}",
+        runs=runs,
+        seed=seed,
+    )
 
 
 def fold_splits(usage: Usage, folds: int, horizon: int | None = None) -> list[date]:
@@ -170,6 +208,7 @@ def backtest_folds(
             "ci95": [lo, hi],
             "nominal": NOMINAL,
         },
+        "scores": score_folds(out),
         "runs": runs,
         "seed": seed,
         "horizon_days": horizon,

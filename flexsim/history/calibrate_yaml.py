@@ -38,7 +38,7 @@ def scenario_yaml(calibration: Calibration) -> str:
         f"{len(fit.rates)} products, {len(fit.pools)} team(s); users told apart by {usage.identity}."
     )
     add("# Every number below says where it came from. Check it with: flexsim validate THIS-FILE")
-    add(f"name: {_q(sc.name)}")
+    add(f"name: {yaml_name(sc.name)}")
     add(
         f"start: {start}            # the day after the history"
         if start == fit.history_end + timedelta(days=1)
@@ -54,16 +54,16 @@ def scenario_yaml(calibration: Calibration) -> str:
     add("  workdays: [mon, tue, wed, thu, fri]   # days_per_week below are per Monday-to-Friday week")
     add("")
     add("products:                     # tokens per 24-hour window: the most common charge per row")
-    width = max((len(_q(p)) for p in fit.rates), default=0)
+    width = max((len(yaml_name(p)) for p in fit.rates), default=0)
     for product in fit.rates:
         rate = sc.products[product]
-        add(f"  {_q(product) + ':':<{width + 1}} {rate:<4} # {fit.rate_comments[product]}")
+        add(f"  {yaml_name(product) + ':':<{width + 1}} {rate:<4} # {fit.rate_comments[product]}")
     add("")
     several_pools = sc.pool_names() != [DEFAULT_POOL]
     if several_pools:
         add("pools:                        # one per Autodesk Account team in the export")
         for pool in sc.pool_names():
-            add(f"  - name: {_q(pool)}")
+            add(f"  - name: {yaml_name(pool)}")
         add("")
     live = [p for p in calibration.packs if p.usable(start)]
     gone = [p for p in calibration.packs if not p.usable(start)]
@@ -76,8 +76,8 @@ def scenario_yaml(calibration: Calibration) -> str:
     if not sc.lots:
         add("  []                          # no pack is still usable at start")
     for pack, lot in zip(live, sc.lots, strict=True):
-        out.extend(_comment(pack.comment, "  ") if pack.comment else [])
-        add(f"  - name: {_q(lot.name)}")
+        out.extend(yaml_comment(pack.comment, "  ") if pack.comment else [])
+        add(f"  - name: {yaml_name(lot.name)}")
         add(f"    date: {lot.date}")
         add(f"    tokens: {lot.tokens}")
         if lot.price_given:
@@ -85,9 +85,9 @@ def scenario_yaml(calibration: Calibration) -> str:
         if lot.expires != one_year_after(lot.date):
             add(f"    expires: {lot.expires}")
         if several_pools or lot.pool != DEFAULT_POOL:
-            add(f"    pool: {_q(lot.pool)}")
+            add(f"    pool: {yaml_name(lot.pool)}")
     for pack in gone:
-        out.extend(_comment(f"left out: {pack.name}: {pack.comment or 'nothing left at start'}", "  "))
+        out.extend(yaml_comment(f"left out: {pack.name}: {pack.comment or 'nothing left at start'}", "  "))
     add("")
     add("# One named person per user. days_per_week = 5 x days_used / workdays (workdays weighted by")
     add("# the season, when fitted), counted from the day after the person's first row to the end of")
@@ -97,22 +97,23 @@ def scenario_yaml(calibration: Calibration) -> str:
     add("users:" if sc.groups else "users: []")
     for person, group in zip(fit.people, sc.groups, strict=True):
         for c in person.comments():
-            out.extend(_comment(c, "  "))
+            out.extend(yaml_comment(c, "  "))
         add(
-            f"  - name: {_q(group.name)}   # seen {person.first_seen} to {person.last_seen}, "
+            f"  - name: {yaml_name(group.name)}   # seen {person.first_seen} to {person.last_seen}, "
             f"{person.workdays} workdays observed"
         )
         if several_pools:
-            add(f"    pool: {_q(group.pool)}")
+            add(f"    pool: {yaml_name(group.pool)}")
         add("    products:")
         for use in group.products:
             assert use.history is not None  # every fitted rate carries its evidence
             add(
-                f"      {_q(use.product)}: {{days_per_week: {_num(use.days_per_week)}, history: "
+                f"      {yaml_name(use.product)}: "
+                f"{{days_per_week: {yaml_number(use.days_per_week)}, history: "
                 f"{{days_used: {use.history.days_used}, workdays: {use.history.workdays}}}}}"
             )
     add("")
-    out.extend(_comment(f"Seasonality {fit.season_comment}."))
+    out.extend(yaml_comment(f"Seasonality {fit.season_comment}."))
     if fit.seasonality:
         months = [f"{m}: {f:.2f}" for m, f in zip(MONTHS, sc.seasonality, strict=True)]
         add("seasonality: {" + ", ".join(months[:6]) + ",")
@@ -133,17 +134,17 @@ def _subscriptions_block(prices: dict[str, float]) -> list[str]:
         f"# Annual named-user subscription LIST prices (USD, US store, {LIST_PRICES_DATE}): check them",
         "# against your own quote before trusting `flexsim advise`.",
         "subscriptions:",
-        *(f"  {_q(product)}: {_price(price)}" for product, price in prices.items()),
+        *(f"  {yaml_name(product)}: {_price(price)}" for product, price in prices.items()),
         "",
     ]
 
 
-def _comment(text: str, indent: str = "") -> list[str]:
+def yaml_comment(text: str, indent: str = "") -> list[str]:
     """`text` as YAML comment lines of at most about 100 characters."""
     return [f"{indent}# {line}" for line in textwrap.wrap(one_line(text), 98 - len(indent))]
 
 
-def _q(text: str) -> str:
+def yaml_name(text: str) -> str:
     """A YAML scalar for a name: plain when that reads back as the same text, else quoted."""
     if re.fullmatch(r"[A-Za-z][\w .@+'-]*", text) and not text.endswith(" ") and " #" not in text:
         try:
@@ -154,7 +155,7 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _num(x: float) -> str:
+def yaml_number(x: float) -> str:
     return f"{x:.3f}".rstrip("0").rstrip(".") if x else "0"
 
 

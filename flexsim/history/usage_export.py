@@ -64,7 +64,12 @@ STYLES: dict[str, tuple[str, ...]] = {
     ),
     "camel": ("productName", "usageDate", "version", "tokens", "emailAddress", "userName"),
 }
-STYLE_WORDS = {"current": "current export", "snake": "older exports", "camel": "Insights API"}
+STYLE_WORDS = {
+    "current": "current export",
+    "snake": "older exports",
+    "camel": "Insights API",
+    "tokenflex": "Token Flex enterprise export",  # per pool, product and day: flexsim.history.tokenflex
+}
 
 # What each column means, by its folded name (case, spaces, '_' and '-' ignored).
 _FIELD_OF = {
@@ -638,6 +643,10 @@ def read_usage(path: str | os.PathLike[str]) -> Usage:
     """
     source = os.fspath(path)
     header, table = read_table(source)
+    from flexsim.history.tokenflex import is_tokenflex, read_tokenflex
+
+    if is_tokenflex(header):
+        return read_tokenflex(source, header, table)
     where, style = _columns(header, source)
     names = {f: str(header[i]).strip() for f, i in where.items()}
     days = Dates(source, names["day"])

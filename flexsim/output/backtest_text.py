@@ -4,6 +4,7 @@ coverage, from the `backtest --json` objects (`flexsim.history.backtest`)."""
 from __future__ import annotations
 
 from flexsim.analysis.stats import half_width
+from flexsim.history.scoring import scores_lines
 from flexsim.output.layout import fold
 
 
@@ -31,7 +32,8 @@ def backtest_text(source: str, data: dict) -> str:
     err = "" if half is None else f" ±{half:,.0f}"
     lines = [
         f"Backtest of {source}: fitted on {data['fitted_from']} to {data['fitted_to']} "
-        f"({data['people']} people), forecast {data['forecast_from']} to {data['forecast_to']}, "
+        f"({data['people']} {data['people_are']}), forecast {data['forecast_from']} to "
+        f"{data['forecast_to']}, "
         f"{data['runs']} runs, seed {data['seed']}",
         "",
         f"  Actual tokens:    {_tokens(data['actual_tokens'])}",
@@ -52,7 +54,8 @@ def backtest_text(source: str, data: dict) -> str:
     if new["count"]:
         lines += [
             "",
-            f"  {new['count']} people first seen after the split used "
+            f"  {new['count']} {'products' if data['people_are'] != 'people' else 'people'} first "
+            "seen after the split used "
             f"{_tokens(new['actual_tokens'])} of the actual tokens: no forecast from the history "
             "could know them.",
         ]
@@ -91,4 +94,5 @@ def folds_text(source: str, data: dict, table: bool = True) -> str:
             "The folds overlap (each forecasts to the end of the file), so they are not "
             "independent: the interval is optimistic."
         )
+    lines += scores_lines(data["scores"])
     return "\n".join(fold(lines)) + "\n"

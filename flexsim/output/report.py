@@ -292,6 +292,11 @@ CAPTIONS = {
 }
 
 
+def _history_row(line: str | None) -> str:
+    """How a calibrated scenario's forecast did on its own history (`provenance:`), if known."""
+    return "" if not line else f"<tr><td>On your history</td><td>{escape(line)}</td></tr>"
+
+
 def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str:
     """The whole page as one string."""
     runs = data["runs"]
@@ -386,6 +391,7 @@ def report_html(data: dict, charts: dict[str, bytes], scenario_file: str) -> str
 <tr><td>Runs</td><td>{runs:,}</td></tr><tr><td>Seed</td><td>{data["seed"]}</td></tr>
 {precision}
 <tr><td>flexsim version</td><td>{escape(__version__)}</td></tr>
+{_history_row(data.get("history_line"))}
 <tr><td>Token value for use</td><td>${price:,.2f}</td></tr>
 <tr><td>Daily balance quantiles</td><td>{
         "exact" if resolution == 0 else f"within {resolution:,.1f} tokens (histogram bins; means are exact)"

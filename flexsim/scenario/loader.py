@@ -57,7 +57,7 @@ _MERGE = _TAG + "merge"
 # The schema: allowed keys per section (free-form mappings such as `products:` are checked apart).
 TOP_KEYS = (
     "name", "start", "end", "days", "calendar", "products", "lots", "purchasing", "pools",
-    "users", "seasonality", "events", "subscriptions", "costs", "simulation",
+    "users", "seasonality", "events", "subscriptions", "costs", "simulation", "provenance",
 )  # fmt: skip
 MAX_DAYS = 7305  # 20 years: times are kept in 32-bit seconds
 
@@ -78,6 +78,9 @@ ACTIVE_KEYS = ("from", "to")
 EVENT_KEYS = ("name", "from", "to", "multiplier", "groups")
 COSTS_KEYS = ("blocked_day", "token_price", "subscription_threshold")
 SIMULATION_KEYS = ("runs", "seed")
+PROVENANCE_KEYS = ("source", "backtest")
+PROVENANCE_BACKTEST_KEYS = ("folds", "horizon", "covered", "pinball", "run_rate_pinball", "runs", "seed")
+PROVENANCE_HORIZONS = ("1 month", "3 months", "6 months", "rest of file")
 
 # Where a key belongs when someone writes it at the top level by mistake.
 _SECTION_OF = {
@@ -474,6 +477,7 @@ class _Builder:
         subscriptions = self._subscriptions(products)
         costs = self._costs()
         runs, seed = self._simulation()
+        provenance = self._provenance()
         return Scenario(
             name=name,
             start=start,
@@ -492,6 +496,7 @@ class _Builder:
             runs=runs,
             seed=seed,
             source=self.doc.source,
+            provenance=provenance,
         )
 
     # --- horizon and calendar -------------------------------------------------------------------
@@ -1028,3 +1033,39 @@ class _Builder:
         runs = doc.integer(runs_node, section.at("runs"), 1) if runs_node is not None else Scenario.runs
         seed = doc.integer(seed_node, section.at("seed"), 0) if seed_node is not None else Scenario.seed
         return runs, seed
+
+    def _provenance(self) -> dict[str, object]:
+        """Where a calibrated scenario came from and how it did on its own history
+        (`calibrate --backtest`): read so that `run` can say so, never simulated."""
+        doc = self.doc
+        node = self.top.get("provenance")
+        if node is None:
+            return {}
+        section = doc.mapping(node, "provenance", PROVENANCE_KEYS)
+        out: dict[str, object] = {}
+        if (source_node := section.get("source")) is not None:
+            out["source"] = doc.text(source_node, section.at("source"), "a file name")
+        if (bt_node := section.get("backtest")) is None:
+            return out
+        bt = doc.mapping(bt_node, section.at("backtest"), PROVENANCE_BACKTEST_KEYS)
+        folds = doc.integer(bt.need("folds"), bt.at("folds"), 1)
+        horizon_node = bt.need("horizon")
+        horizon = doc.text(horizon_node, bt.at("horizon"), "a horizon")
+        if horizon not in PROVENANCE_HORIZONS:
+            doc.fail(horizon_node, bt.at("horizon"), f"expected one of {', '.join(PROVENANCE_HORIZONS)}")
+        covered_node = bt.need("covered")
+        covered = doc.integer(covered_node, bt.at("covered"), 0)
+        if covered > folds:
+            doc.fail(covered_node, bt.at("covered"), f"covered {covered} is more than the {folds} folds")
+        record: dict[str, object] = {
+            "folds": folds,
+            "horizon": horizon,
+            "covered": covered,
+            "pinball": doc.integer(bt.need("pinball"), bt.at("pinball"), 0),
+            "runs": doc.integer(bt.need("runs"), bt.at("runs"), 1),
+            "seed": doc.integer(bt.need("seed"), bt.at("seed"), 0),
+        }
+        if (rr_node := bt.get("run_rate_pinball")) is not None:
+            record["run_rate_pinball"] = doc.integer(rr_node, bt.at("run_rate_pinball"), 0)
+        out["backtest"] = record
+        return out

@@ -213,6 +213,8 @@ class Scenario:
     runs: int = 1000
     seed: int = 0
     source: str = "<scenario>"
+    # Where a calibrated scenario came from, and its backtest (`provenance:`); not simulated.
+    provenance: dict[str, object] = field(default_factory=dict)
 
     @property
     def days(self) -> int:
