@@ -131,9 +131,13 @@ class Plan:
         # float32 / int32 copies used by the bulk draws.
         self.start_mean32 = self.start_mean.astype(np.float32)
         self.start_sd32 = self.start_sd.astype(np.float32)
+        self.start_sd_all = bool((self.start_sd32 > 0).all())
+        self.session_sd_all = bool((self.session_sd > 0).all())
         self.session_mean32 = self.session_mean.astype(np.float32)
         self.session_sd32 = self.session_sd.astype(np.float32)
         self.seat_left_open32 = self.seat_left_open.astype(np.float32)
+        self.seat_left_always = self.seat_left_open32 >= 1  # left open without a draw
+        self.seat_left_maybe = (self.seat_left_open32 > 0) & (self.seat_left_open32 < 1)
         self.workday_start32 = (self.workdays_ext * DAY).astype(np.int32)
 
         # Packs.
