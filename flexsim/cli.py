@@ -47,6 +47,15 @@ def _probability(text: str) -> float:
     return value
 
 
+def _memory(text: str) -> int:
+    from flexsim.engine.memory import MemoryBudgetError, parse_memory
+
+    try:
+        return parse_memory(text)
+    except MemoryBudgetError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's") -> None:
     """The options every simulating command shares."""
     cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
@@ -161,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="add runs (up to --runs) until the run-out probability is known to +-P "
         "and mean tokens consumed to +-P x the mean (95%%)",
+    )
+    run.add_argument(
+        "--memory",
+        type=_memory,
+        metavar="SIZE",
+        help="memory each process may use, e.g. 1GB or 512MB (default 1GB): sets how many runs "
+        "are simulated together; the results are the same whatever it is",
     )
     _raw_csv(run)
 
@@ -548,6 +564,7 @@ def cmd_run(args) -> int:
             precision=args.precision,
             track=track,
             executor=args.executor,
+            memory=args.memory,
         )
     except EngineRefused as exc:
         raise UsageError(str(exc)) from None

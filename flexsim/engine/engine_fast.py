@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.engine.behaviour import TIME, Behaviour, draw_behaviour, empty_grids, seat_details
+from flexsim.engine.behaviour import TIME, Behaviour, batch_grids, draw_behaviour, empty_grids, seat_details
 from flexsim.engine.fast_pools import NEVER, PoolBank, level
 from flexsim.engine.ledger import DAY
 from flexsim.engine.plan import Plan
@@ -610,8 +610,9 @@ def make_record(
 
 
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Behaviour grids of these runs (one grid row each) and their launches per pool."""
-    grids = empty_grids(plan, len(runs))
+    """Behaviour grids of these runs (one grid row each, in this thread's reused buffers: see
+    `batch_grids`) and their launches per pool."""
+    grids = batch_grids(plan, len(runs))
     launches = (
         np.stack([draw_behaviour(plan, seed, run, grids, row).launches for row, run in enumerate(runs)])
         if runs
