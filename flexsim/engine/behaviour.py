@@ -49,7 +49,7 @@ class Behaviour:
 
     # Flat views (launch by launch, ordered by workday then seat), for tests and inspection.
     @property
-    def _where(self) -> tuple[np.ndarray, np.ndarray]:
+    def _where(self) -> tuple[np.ndarray, ...]:
         return np.nonzero(self.launched)
 
     @property
@@ -215,10 +215,10 @@ def draw_behaviour(
     factors = seat_factors(plan, seed, run)
     people = stream(seed, run, STREAM_PEOPLE)
     step = max(1, LAUNCH_BLOCK // max(n_seats, 1))
-    for first in range(0, n_wd, step):
-        stop = min(first + step, n_wd)
-        uniform = people.random((stop - first, n_seats), dtype=np.float32)
-        np.less(uniform, launch_chances(plan, factors, first, stop), out=launched[first:stop])
+    for lo in range(0, n_wd, step):
+        hi = min(lo + step, n_wd)
+        uniform = people.random((hi - lo, n_seats), dtype=np.float32)
+        np.less(uniform, launch_chances(plan, factors, lo, hi), out=launched[lo:hi])
     flat = np.flatnonzero(launched)  # launch by launch, in (workday, seat) order
     wd = flat // n_seats
     seat = flat - wd * n_seats
@@ -231,7 +231,6 @@ def draw_behaviour(
     del day_key
     hours = _StartHours(plan, seed, run, wd[first], person[first])
     start = hours.values[np.cumsum(first, dtype=np.int64) - 1]
-    del first
 
     # Session lengths (in use however long they last) and left-open flags, per launch.
     length = plan.session_mean32[seat]

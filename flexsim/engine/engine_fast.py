@@ -43,6 +43,11 @@ class DayAttempts:
     TIU: np.ndarray | None
     TCE: np.ndarray | None
 
+    def launches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(has, TS, TIU, TCE) of a day with launches."""
+        assert self.has is not None and self.TS is not None and self.TIU is not None and self.TCE is not None
+        return self.has, self.TS, self.TIU, self.TCE
+
 
 class SeatBank:
     """Window state of every seat for a set of rows; row i reads grid row `row_grid[i]`."""
@@ -108,19 +113,22 @@ class SeatBank:
         IU = self.IU[rows, cols]
         if day.has is not None:
             renewing = renewing | day.free_renew[rows, cols]
-            IU = np.where(self.joined(day, rows, cols), np.maximum(IU, day.TIU[rows, cols]), IU)
+            TIU = day.launches()[2]
+            IU = np.where(self.joined(day, rows, cols), np.maximum(IU, TIU[rows, cols]), IU)
         return renewing & (W >= IU)
 
     def joined(self, day: DayAttempts, rows=slice(None), cols=slice(None)) -> np.ndarray:
         """Today's launches inside the open window, before it ends: free, and part of the stretch
         that the window's end renews (a long session may still be in use then)."""
-        return day.has[rows, cols] & (day.TS[rows, cols] < self.W[rows, cols])
+        has, TS, _, _ = day.launches()
+        return has[rows, cols] & (TS[rows, cols] < self.W[rows, cols])
 
     def adopt(self, day: DayAttempts, mask: np.ndarray) -> None:
         """Today's launches join the current stretch where `mask` says so: it stays in use (and
         open) until the later of the two ends."""
-        self.CE = np.where(mask, np.maximum(self.CE, day.TCE), self.CE)
-        self.IU = np.where(mask, np.maximum(self.IU, day.TIU), self.IU)
+        _, _, TIU, TCE = day.launches()
+        self.CE = np.where(mask, np.maximum(self.CE, TCE), self.CE)
+        self.IU = np.where(mask, np.maximum(self.IU, TIU), self.IU)
 
     def take(self, rows: np.ndarray, grid_rows: np.ndarray) -> SeatBank:
         bank = object.__new__(SeatBank)
@@ -328,7 +336,8 @@ class FastBatch:
                     self.bank.charge(p, rows, demand[rows, p], count[rows, p], day)
         if blocked_cells.any():
             # Seats without an attempt today are untouched by a blocked day: leave them out.
-            self._block_all(*np.nonzero(blocked_cells & attempt), today, adopt, day)
+            r, c = np.nonzero(blocked_cells & attempt)
+            self._block_all(r, c, today, adopt, day)
         for row, p in hard:
             self._replay(p, row, today, adopt)
         if adopt is not None:
@@ -341,10 +350,11 @@ class FastBatch:
         W, IU, CE = sb.W[r, c], sb.IU[r, c], sb.CE[r, c]
         renewing = today.renew[r, c]
         if today.has is not None:
-            launched, ts = today.has[r, c], today.TS[r, c]
+            has, TS, TIU, _ = today.launches()
+            launched, ts = has[r, c], TS[r, c]
             # Launched free inside the window before its end: part of the stretch that ends.
             joined = launched & (ts < W)
-            IU = np.where(joined, np.maximum(IU, today.TIU[r, c]), IU)
+            IU = np.where(joined, np.maximum(IU, TIU[r, c]), IU)
             # Launched outside any window (maybe right after a lost renewal): lost for the day.
             lost_launch = launched & (today.launch[r, c] | (renewing & (ts >= W)))
             renewing = renewing | today.free_renew[r, c]
@@ -439,14 +449,15 @@ class FastBatch:
                     break  # nothing more can be charged today: block the rest in one step
                 s = rest_list[i]
                 launched = has is not None and has[row, s]
-                sessions = (
-                    [(int(today.TS[row, s]), int(today.TIU[row, s]), int(today.TCE[row, s]))]
-                    if launched
-                    else []
-                )
+                sessions = []
+                if launched:
+                    _, TS, TIU, TCE = today.launches()
+                    sessions.append((int(TS[row, s]), int(TIU[row, s]), int(TCE[row, s])))
                 seat = Seat(sessions, int(sb.W[row, s]), int(sb.CE[row, s]), int(sb.IU[row, s]))
                 seat_objs.append((s, seat))
-                t = seat.next_attempt()
+                first = seat.next_attempt()
+                assert first is not None  # the seat has an attempt today: that is why it is here
+                t = first
                 i += 1
             else:
                 t, s, seat = heapq.heappop(heap)
@@ -457,14 +468,15 @@ class FastBatch:
                 sb.charges[row, s] += 1
             else:
                 lost(s, seat, t)
-            t = seat.next_attempt()
-            if t is not None and t < today.day_end:
-                heapq.heappush(heap, (t, s, seat))
+            again = seat.next_attempt()
+            if again is not None and again < today.day_end:
+                heapq.heappush(heap, (again, s, seat))
         # The balance is below every remaining rate: the rest is blocked (second attempts too).
-        for t, s, seat in heap:
-            while t is not None and t < today.day_end:
-                lost(s, seat, t)
-                t = seat.next_attempt()
+        for due, s, seat in heap:
+            attempt_at: int | None = due
+            while attempt_at is not None and attempt_at < today.day_end:
+                lost(s, seat, attempt_at)
+                attempt_at = seat.next_attempt()
         st.blocked_days[row] += len(blocked_seats)
         for s, seat in seat_objs:
             sb.W[row, s], sb.CE[row, s], sb.IU[row, s] = seat.window_end, seat.charge_end, seat.in_use_end
@@ -491,6 +503,7 @@ class FastBatch:
                 self.plan, self.bank, i, run, self.launches[i], sb.charges[i], sb.idle[i], self._details(grid)
             )
         i = int(np.flatnonzero(self.retired_ids == row_id)[0])
+        assert self.retired is not None  # the row is not active, so it was retired
         return make_record(
             self.plan,
             self.retired,
