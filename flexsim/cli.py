@@ -538,7 +538,7 @@ def cmd_validate(args) -> int:
 def cmd_run(args) -> int:
     from flexsim.api import simulate
     from flexsim.engine.runner import EngineRefused
-    from flexsim.output.data import json_text, runs_csv_text
+    from flexsim.output.data import json_text, runs_csv_chunks
     from flexsim.output.text import summary_text
     from flexsim.scenario.loader import load_scenario
 
@@ -583,7 +583,8 @@ def cmd_run(args) -> int:
         run_json = dict(results.to_json(), recommendation=_rec_json(recommendation))
         outputs.append((args.json, json_text(run_json), _kind("run-json")))
     if args.runs_csv:
-        outputs.append((args.runs_csv, runs_csv_text(results, args.raw_csv), _kind("runs-csv")))
+        # Streamed to the file, a few thousand rows at a time.
+        outputs.append((args.runs_csv, runs_csv_chunks(results, args.raw_csv), _kind("runs-csv")))
     if track:
         from flexsim.analysis.forecast import forecast
         from flexsim.output.data import daily_csv_text

@@ -73,7 +73,8 @@ class SeatBank:
         plan = self.plan
         day_end = day * DAY + (DAY if day < plan.days else 1)  # the end instant still counts
         W, CE = self.W, self.CE
-        renew = (W < CE) & (W < day_end)
+        before_end = W < day_end
+        renew = (W < CE) & before_end
         wd = plan.workday_index[day] if day < plan.days else -1
         if wd < 0:
             if not renew.any():
@@ -83,8 +84,9 @@ class SeatBank:
         has = self._grid("chargeable", wd)
         TS, TIU, TCE = (self._grid(n, wd) for n in ("start_grid", "in_use_end_grid", "charge_end_grid"))
         free = has & ~renew
-        launch = free & (W <= TS)
-        free_renew = free & (W > TS) & (W < TCE) & (W < day_end)
+        inside = W > TS  # launched while the window is open
+        launch = free & ~inside
+        free_renew = free & inside & (W < TCE) & before_end
         return DayAttempts(
             day,
             day_end,
@@ -309,32 +311,41 @@ class FastBatch:
         rate = self.rate
         attempt = today.attempt
         demand = self.demand(attempt)
-        easy_cells = np.zeros_like(attempt)
-        blocked_cells = np.zeros_like(attempt)
+        blocked_cells: np.ndarray | None = None
         hard: list[tuple[int, int]] = []
         easy_rows: list[np.ndarray] = []
+        short: list[int] = []  # pools with a row whose day is not charged in one step
         for p in range(self.plan.n_pools):
             d = demand[:, p]
             active = d > 0
             easy = active & self.bank.covers(p, d) if active.any() else active
             rest = active & ~easy
             if rest.any():
+                short.append(p)
                 min_rate = np.where(attempt & self.pool_mask[p], rate, NEVER).min(axis=1)
                 blocked = rest & (self.bank.pools[p].balance < min_rate)
                 hard.extend((int(r), p) for r in np.flatnonzero(rest & ~blocked))
-                blocked_cells |= blocked[:, None] & self.pool_mask[p]
-            easy_cells |= easy[:, None] & self.pool_mask[p]
+                if blocked.any():
+                    cells_p = blocked[:, None] & self.pool_mask[p]
+                    blocked_cells = cells_p if blocked_cells is None else blocked_cells | cells_p
             easy_rows.append(easy)
-        adopt = today.has.copy() if today.has is not None else None
+        # Today's launches join the stretch they fall in, except those lost or replayed below.
+        adopt = today.has if today.has is None or not short else today.has.copy()
         if any(e.any() for e in easy_rows):
-            cells = easy_cells & attempt
+            if short:  # only the rows and pools charged in one step
+                cells = np.zeros_like(attempt)
+                for p, easy in enumerate(easy_rows):
+                    cells |= easy[:, None] & self.pool_mask[p]
+                cells &= attempt
+            else:  # every attempt (rows without one have no cells to charge)
+                cells = attempt
             self.seats.charge_all(cells, today)
             count = self.per_pool(cells)
             for p, easy in enumerate(easy_rows):
                 rows = np.flatnonzero(easy)
                 if len(rows):
                     self.bank.charge(p, rows, demand[rows, p], count[rows, p], day)
-        if blocked_cells.any():
+        if blocked_cells is not None:
             # Seats without an attempt today are untouched by a blocked day: leave them out.
             r, c = np.nonzero(blocked_cells & attempt)
             self._block_all(r, c, today, adopt, day)

@@ -259,6 +259,14 @@ class PoolBank:
         """
         st = self.pools[p]
         st.charges[rows] += count
+        if st.rem.shape[1] == 1:  # one pack: it holds the whole balance, which covers the day
+            st.rem[rows, 0] -= demand
+            st.consumed[rows, 0] += demand
+            st.consumed_total[rows] += demand
+            st.balance[rows] -= demand
+            self.alert(p, rows, day)
+            self.reorder(p, rows, day)
+            return
         order = st.order[rows]
         rem = np.take_along_axis(st.rem[rows], order, axis=1)
         before = np.cumsum(rem, axis=1) - rem
