@@ -102,8 +102,8 @@ class RunTable:
         self.first = 0  # run number of row 0 (a slice of a table starts later)
 
     def put(self, record: RunRecord) -> None:
-        """Store the record of run `record.run` (row = run)."""
-        i = record.run
+        """Store the record of run `record.run` (in row run - first)."""
+        i = record.run - self.first
         self.counters[i] = record.counters
         self.spend[i] = record.spend
         self.lot_consumed[i] = record.lot_consumed
