@@ -26,7 +26,7 @@ from flexsim.analysis.stats import (
 )
 from flexsim.defaults import DEFAULT_ENGINE
 from flexsim.engine.plan import Plan
-from flexsim.engine.records import DETAILS, POOL_COUNTERS, RunRecord
+from flexsim.engine.records import DETAILS, RunTable
 from flexsim.engine.runner import choose_engine, collect
 from flexsim.engine.tracking import Tracked
 from flexsim.output.progress import Progress, Tick
@@ -44,7 +44,7 @@ class Results:
 
     scenario: Scenario
     plan: Plan
-    records: list[RunRecord]
+    records: RunTable  # iterates as RunRecords; its arrays hold every run's numbers
     seed: int
     engine: str
     seconds: float = 0.0
@@ -62,11 +62,7 @@ class Results:
         p = self._pool_index(pool)
         key = (name, p)
         if key not in self._cache:
-            if name == "spend":
-                self._cache[key] = np.array([r.spend[p] for r in self.records])
-            else:
-                i = POOL_COUNTERS.index(name)
-                self._cache[key] = np.array([r.counters[p, i] for r in self.records], np.int64)
+            self._cache[key] = self.records.column(name, p).copy()
         return self._cache[key]
 
     def per_seat(self, name: str) -> np.ndarray:
@@ -115,8 +111,8 @@ class Results:
     def lot_summaries(self) -> list[dict]:
         out = []
         for lot in self.plan.lots:
-            consumed = np.array([r.lot_consumed[lot.slot] for r in self.records])
-            expired = np.array([r.lot_expired[lot.slot] for r in self.records])
+            consumed = self.records.lot_consumed[:, lot.slot]
+            expired = self.records.lot_expired[:, lot.slot]
             out.append(
                 {
                     "name": lot.name,
@@ -167,6 +163,7 @@ def simulate(
     precision: float | None = None,
     track: bool = False,
     executor: Executor | None = None,
+    memory: int | None = None,
 ) -> Results:
     """Run the Monte Carlo simulation. `runs`/`seed` default to the scenario's own.
 
@@ -176,6 +173,8 @@ def simulate(
     With `track`, `Results.tracked` holds day-by-day balances and per-person figures (reports).
     `executor`: any `concurrent.futures.Executor` to compute the batches on (a Dask client's
     `get_executor()`, a process pool, an MPI pool); the results are the same as without it.
+    `memory`: the budget in bytes a worker may use (default 1 GiB), which sets how many runs a
+    batch holds (see flexsim.engine.memory); the results are the same whatever it is.
     `progress`: True/False/None (None: a bar when standard error is a terminal), or a function
     called with the number of runs as they finish.
     """
@@ -204,6 +203,7 @@ def simulate(
             enough,
             absorb=None if tracked is None else tracked.absorb,
             executor=executor,
+            memory=memory,
         )
     finally:
         bar.close()
@@ -214,18 +214,16 @@ def simulate(
     return results
 
 
-def precise_enough(records: list[RunRecord], plan: Plan, precision: float) -> bool:
+def precise_enough(records: RunTable, plan: Plan, precision: float) -> bool:
     """SPEC section 4's stopping rule, for every pool."""
     n = len(records)
     if n < 2:
         return False
-    i_out = POOL_COUNTERS.index("run_out_day")
-    i_used = POOL_COUNTERS.index("tokens_consumed")
     for p in range(plan.n_pools):
-        out = sum(1 for r in records if r.counters[p, i_out] >= 0)
+        out = int((records.column("run_out_day", p) >= 0).sum())
         if half_width(wilson(out, n)) > precision:
             return False
-        used = np.array([r.counters[p, i_used] for r in records], np.float64)
+        used = records.column("tokens_consumed", p).astype(np.float64)
         used_half = half_width(mean_ci(used))
         if used_half is None or used_half > precision * used.mean():
             return False

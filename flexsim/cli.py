@@ -52,6 +52,15 @@ def _probability(text: str) -> float:
     return value
 
 
+def _memory(text: str) -> int:
+    from flexsim.engine.memory import MemoryBudgetError, parse_memory
+
+    try:
+        return parse_memory(text)
+    except MemoryBudgetError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's") -> None:
     """The options every simulating command shares."""
     cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
@@ -168,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="add runs (up to --runs) until the run-out probability is known to +-P "
         "and mean tokens consumed to +-P x the mean (95%%)",
+    )
+    run.add_argument(
+        "--memory",
+        type=_memory,
+        metavar="SIZE",
+        help="memory each process may use, e.g. 1GB or 512MB (default 1GB): sets how many runs "
+        "are simulated together; the results are the same whatever it is",
     )
     _raw_csv(run)
 
@@ -558,7 +574,7 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from flexsim.api import simulate
-    from flexsim.output.data import json_text, run_json, runs_csv_text
+    from flexsim.output.data import json_text, run_json, runs_csv_chunks
     from flexsim.output.text import summary_text
     from flexsim.scenario.loader import load_scenario
 
@@ -583,6 +599,7 @@ def cmd_run(args) -> int:
         precision=args.precision,
         track=track,
         executor=args.executor,
+        memory=args.memory,
     )
     if not 0 < args.target_risk < 1:
         raise UsageError(f"--target-risk {args.target_risk}: must be between 0 and 1 (e.g. 0.05 or 5%)")
@@ -600,7 +617,8 @@ def cmd_run(args) -> int:
     if args.json:
         outputs.append((args.json, json_text(document), _kind("run-json")))
     if args.runs_csv:
-        outputs.append((args.runs_csv, runs_csv_text(results, args.raw_csv), _kind("runs-csv")))
+        # Streamed to the file, a few thousand rows at a time.
+        outputs.append((args.runs_csv, runs_csv_chunks(results, args.raw_csv), _kind("runs-csv")))
     if track:
         from flexsim.analysis.forecast import forecast
         from flexsim.output.data import daily_csv_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 DEFAULT_POOL = "main"  # the pool of a pack, person or top-up rule that names none
 
 ENGINES = ("simpy", "fast", "auto")  # simpy: the model of record; fast: same results, quicker
-DEFAULT_ENGINE = "auto"  # the fast engine wherever it covers the scenario
+DEFAULT_ENGINE = "auto"  # the fast engine (it covers every rule)
 
 # What `flexsim optimize` minimises: the expected total cost (purchases + blocked days priced at
 # costs.blocked_day), or the size within a run-out limit (service).

@@ -29,6 +29,9 @@ from flexsim.engine.plan import Plan
 from flexsim.scenario.loader import load_scenario
 
 SCENARIO_FILES = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+# The whole-simulation tests take one shipped scenario, not the 2,000-person enterprise example
+# (its SimPy runs take seconds each).
+SMALL_FILES = [path for path in SCENARIO_FILES if path.stem != "enterprise"]
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -98,7 +101,7 @@ def _summary_without_timing(results) -> dict:
 
 def test_workers_and_engines_give_identical_results():
     """simulate(..., workers=2) == workers=1, for both engines, with more batches than workers."""
-    scenario = load_scenario(SCENARIO_FILES[0]) if SCENARIO_FILES else None
+    scenario = load_scenario(SMALL_FILES[0]) if SMALL_FILES else None
     if scenario is None:
         pytest.skip("no shipped scenario")
     # simpy batches hold 8 runs: 20 runs make 3 batches, so the process pool is really used.
@@ -113,7 +116,7 @@ def test_workers_and_engines_give_identical_results():
 
 
 def test_simulate_keep_seats_and_defaults():
-    scenario = load_scenario(SCENARIO_FILES[0])
+    scenario = load_scenario(SMALL_FILES[0])
     plain = simulate(scenario, runs=3, seed=2)
     kept = simulate(scenario, runs=3, seed=2, keep_seats=True)
     assert all(r.seat_tokens is None for r in plain.records)

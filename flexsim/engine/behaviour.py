@@ -14,11 +14,12 @@ ends. Times are seconds from 00:00 of the first simulated day.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.engine.launch_odds import launch_probability
+from flexsim.engine.launch_odds import launch_chances, seat_factors
 from flexsim.engine.ledger import DAY
 from flexsim.engine.plan import Plan
 from flexsim.engine.streams import (
@@ -32,6 +33,7 @@ from flexsim.engine.streams import (
 
 SHORT_SESSION = 300  # seconds: launches shorter than 5 minutes are free and open no window
 TIME = np.int32  # seconds from the start fit in 32 bits for horizons up to 68 years
+LAUNCH_BLOCK = 1 << 18  # (workday, seat) cells whose launches are drawn at once
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Behaviour:
 
     # Flat views (launch by launch, ordered by workday then seat), for tests and inspection.
     @property
-    def _where(self) -> tuple[np.ndarray, np.ndarray]:
+    def _where(self) -> tuple[np.ndarray, ...]:
         return np.nonzero(self.launched)
 
     @property
@@ -90,6 +92,26 @@ def empty_grids(plan: Plan, runs: int) -> dict[str, np.ndarray]:
     }
 
 
+_kept = threading.local()  # each thread's grids, for its next batch
+
+
+def batch_grids(plan: Plan, runs: int) -> dict[str, np.ndarray]:
+    """Grids for a batch of runs, in buffers this thread keeps for its next batch.
+
+    A batch's grids are tens or hundreds of megabytes: allocated afresh for every batch, each of
+    their pages costs a page fault the first time it is written, which on a large scenario is a
+    third of the run. Reused, they cost nothing. What a cell holds where nothing was launched is
+    whatever the previous batch left there (nothing reads it). The caller must be done with one
+    batch's grids before asking for the next batch's.
+    """
+    shape = (plan.n_workdays, plan.n_seats)
+    kept = getattr(_kept, "grids", None)
+    if kept is None or kept["launched"].shape[1:] != shape or len(kept["launched"]) < runs:
+        _kept.grids = None  # let the old buffers go before the new ones are allocated
+        kept = _kept.grids = empty_grids(plan, runs)
+    return {name: array[:runs] for name, array in kept.items()}
+
+
 class _StartHours:
     """Each person's start time on each workday (seconds from the start), drawn when first needed.
 
@@ -103,35 +125,53 @@ class _StartHours:
         self.n = len(plan.persons)
         self.keys = wd * self.n + person  # sorted: workday first, then person
         self.values = self._draw(wd, person, stream(seed, run, STREAM_START))
+        # Days without a launch that a product left open waits for, drawn when first needed.
+        self.close_keys = np.zeros(0, np.int64)
+        self.close_values = np.zeros(0, TIME)
         self._close_rng: np.random.Generator | None = None
 
     def _draw(self, wd: np.ndarray, person: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         plan = self.plan
         hours = plan.start_mean32[person]
         sd = plan.start_sd32[person]
-        spread = np.flatnonzero(sd > 0)  # sd 0: exactly the mean, nothing drawn
-        if len(spread):
-            z = rng.standard_normal(len(spread), dtype=np.float32)
-            hours[spread] += sd[spread] * z
+        if plan.start_sd_all:  # everybody's start varies: one draw each, no selection
+            hours += sd * rng.standard_normal(len(sd), dtype=np.float32)
+        else:
+            spread = np.flatnonzero(sd > 0)  # sd 0: exactly the mean, nothing drawn
+            if len(spread):
+                z = rng.standard_normal(len(spread), dtype=np.float32)
+                hours[spread] += sd[spread] * z
         seconds = np.clip(np.rint(hours * np.float32(3600)), 0, DAY - 1).astype(TIME)
         return seconds + plan.workday_start32[wd]
 
     def at(self, wd: np.ndarray, person: np.ndarray) -> np.ndarray:
         """Start times of these (workday, person) pairs (workday < len(plan.workdays_ext))."""
         key = wd * self.n + person
-        pos = np.searchsorted(self.keys, key)
-        known = pos < len(self.keys)
-        known[known] = self.keys[pos[known]] == key[known]
+        out, known = _lookup(self.keys, self.values, key)
         if not known.all():
-            new = np.unique(key[~known])
-            if self._close_rng is None:
-                self._close_rng = stream(self.seed, self.run, STREAM_CLOSE)
-            values = self._draw(new // self.n, new % self.n, self._close_rng)
-            keys = np.concatenate([self.keys, new])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.values = keys[order], np.concatenate([self.values, values])[order]
-            pos = np.searchsorted(self.keys, key)
-        return self.values[pos]
+            missing = np.flatnonzero(~known)
+            found, there = _lookup(self.close_keys, self.close_values, key[missing])
+            out[missing[there]] = found[there]
+            if not there.all():
+                # Drawn once per call, in key order, on the stream of their own.
+                new = np.unique(key[missing[~there]])
+                if self._close_rng is None:
+                    self._close_rng = stream(self.seed, self.run, STREAM_CLOSE)
+                values = self._draw(new // self.n, new % self.n, self._close_rng)
+                at = np.searchsorted(self.close_keys, new)
+                self.close_keys = np.insert(self.close_keys, at, new)
+                self.close_values = np.insert(self.close_values, at, values)
+                rest = missing[~there]
+                out[rest] = values[np.searchsorted(new, key[rest])]
+        return out
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `key`: its value in sorted `keys` (anything where absent), and whether present."""
+    if len(keys) == 0:
+        return np.zeros(len(key), TIME), np.zeros(len(key), bool)
+    pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+    return values[pos], keys[pos] == key
 
 
 def _closing_time(plan: Plan, hours: _StartHours, wd: np.ndarray, person: np.ndarray, end: np.ndarray):
@@ -169,38 +209,48 @@ def draw_behaviour(
     g = {name: array[row] for name, array in grids.items()}
     n_wd, n_seats = plan.n_workdays, plan.n_seats
 
-    # Launches: one uniform per (workday, seat).
-    prob = launch_probability(plan, seed, run)
-    uniform = stream(seed, run, STREAM_PEOPLE).random((n_wd, n_seats), dtype=np.float32)
-    launched = np.less(uniform, prob, out=g["launched"])
-    wd, seat = np.nonzero(launched)  # launch by launch, in (workday, seat) order
+    # Launches: one uniform per (workday, seat), drawn a block of workdays at a time (the same
+    # numbers as in one go) so that the chances and uniforms of a long horizon are never whole.
+    launched = g["launched"]
+    factors = seat_factors(plan, seed, run)
+    people = stream(seed, run, STREAM_PEOPLE)
+    step = max(1, LAUNCH_BLOCK // max(n_seats, 1))
+    for lo in range(0, n_wd, step):
+        hi = min(lo + step, n_wd)
+        uniform = people.random((hi - lo, n_seats), dtype=np.float32)
+        np.less(uniform, launch_chances(plan, factors, lo, hi), out=launched[lo:hi])
+    flat = np.flatnonzero(launched)  # launch by launch, in (workday, seat) order
+    wd = flat // n_seats
+    seat = flat - wd * n_seats
     person = plan.seat_person[seat]
 
     # Start times: one per person and workday with a launch (a person's products start together).
     day_key = wd * len(plan.persons) + person
     first = np.ones(len(wd), bool)
-    first[1:] = day_key[1:] != day_key[:-1]
+    np.not_equal(day_key[1:], day_key[:-1], out=first[1:])
+    del day_key
     hours = _StartHours(plan, seed, run, wd[first], person[first])
-    start = hours.values[np.cumsum(first) - 1]
+    start = hours.values[np.cumsum(first, dtype=np.int64) - 1]
 
     # Session lengths (in use however long they last) and left-open flags, per launch.
     length = plan.session_mean32[seat]
     sd = plan.session_sd32[seat]
-    spread = np.flatnonzero(sd > 0)
-    if len(spread):
-        length[spread] += sd[spread] * stream(seed, run, STREAM_SESSION).standard_normal(
-            len(spread), dtype=np.float32
-        )
+    sessions = stream(seed, run, STREAM_SESSION)
+    if plan.session_sd_all:  # every session varies: one draw each, no selection
+        length += sd * sessions.standard_normal(len(sd), dtype=np.float32)
+    else:
+        spread = np.flatnonzero(sd > 0)
+        if len(spread):
+            length[spread] += sd[spread] * sessions.standard_normal(len(spread), dtype=np.float32)
+    del sd
     # A session outlasting the whole horizon and a day ends after the run whenever it starts: cut
     # there, which changes nothing and keeps times in TIME.
     length = np.clip(np.rint(length * np.float32(3600)), 0, plan.end_time + DAY).astype(TIME)
-    chance = plan.seat_left_open32[seat]
-    left_open = chance >= 1
-    maybe = np.flatnonzero((chance > 0) & (chance < 1))
+    left_open = plan.seat_left_always[seat]
+    maybe = np.flatnonzero(plan.seat_left_maybe[seat])
     if len(maybe):
-        left_open[maybe] = (
-            stream(seed, run, STREAM_LEFT_OPEN).random(len(maybe), dtype=np.float32) < chance[maybe]
-        )
+        chance = plan.seat_left_open32[seat[maybe]]
+        left_open[maybe] = stream(seed, run, STREAM_LEFT_OPEN).random(len(maybe), dtype=np.float32) < chance
 
     in_use_end = start + length
     charge_end = in_use_end.copy()
@@ -213,12 +263,17 @@ def draw_behaviour(
     if plan.seat_subscribed.any():  # on a named-user subscription: used, never charged
         chargeable &= ~plan.seat_subscribed[seat]
 
-    g["start_grid"][wd, seat] = start
-    g["in_use_end_grid"][wd, seat] = in_use_end
-    g["charge_end_grid"][wd, seat] = charge_end
+    # Stores by flat cell index (much quicker than by a mask or by (workday, seat) pairs).
+    g["start_grid"].reshape(-1)[flat] = start
+    g["in_use_end_grid"].reshape(-1)[flat] = in_use_end
+    g["charge_end_grid"].reshape(-1)[flat] = charge_end
     g["chargeable"][...] = False
-    g["chargeable"][wd, seat] = chargeable
-    launches = np.bincount(plan.seat_pool[seat], minlength=plan.n_pools).astype(np.int64)
+    g["chargeable"].reshape(-1)[flat] = chargeable
+    if plan.n_pools == 1:
+        launches = np.array([len(seat)], np.int64)
+    else:
+        per_seat = np.bincount(seat, minlength=n_seats)
+        launches = np.bincount(plan.seat_pool, weights=per_seat, minlength=plan.n_pools).astype(np.int64)
     return Behaviour(
         launched, g["chargeable"], g["start_grid"], g["in_use_end_grid"], g["charge_end_grid"], launches
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexsim.engine.behaviour import TIME, Behaviour, draw_behaviour, empty_grids, seat_details
+from flexsim.engine.behaviour import TIME, Behaviour, batch_grids, draw_behaviour, empty_grids, seat_details
 from flexsim.engine.fast_pools import NEVER, PoolBank, level
 from flexsim.engine.ledger import DAY
 from flexsim.engine.plan import Plan
@@ -42,6 +42,11 @@ class DayAttempts:
     TS: np.ndarray | None  # today's launch, in-use end and chargeable end
     TIU: np.ndarray | None
     TCE: np.ndarray | None
+
+    def launches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(has, TS, TIU, TCE) of a day with launches."""
+        assert self.has is not None and self.TS is not None and self.TIU is not None and self.TCE is not None
+        return self.has, self.TS, self.TIU, self.TCE
 
 
 class SeatBank:
@@ -68,7 +73,8 @@ class SeatBank:
         plan = self.plan
         day_end = day * DAY + (DAY if day < plan.days else 1)  # the end instant still counts
         W, CE = self.W, self.CE
-        renew = (W < CE) & (W < day_end)
+        before_end = W < day_end
+        renew = (W < CE) & before_end
         wd = plan.workday_index[day] if day < plan.days else -1
         if wd < 0:
             if not renew.any():
@@ -78,8 +84,9 @@ class SeatBank:
         has = self._grid("chargeable", wd)
         TS, TIU, TCE = (self._grid(n, wd) for n in ("start_grid", "in_use_end_grid", "charge_end_grid"))
         free = has & ~renew
-        launch = free & (W <= TS)
-        free_renew = free & (W > TS) & (W < TCE) & (W < day_end)
+        inside = W > TS  # launched while the window is open
+        launch = free & ~inside
+        free_renew = free & inside & (W < TCE) & before_end
         return DayAttempts(
             day,
             day_end,
@@ -108,19 +115,22 @@ class SeatBank:
         IU = self.IU[rows, cols]
         if day.has is not None:
             renewing = renewing | day.free_renew[rows, cols]
-            IU = np.where(self.joined(day, rows, cols), np.maximum(IU, day.TIU[rows, cols]), IU)
+            TIU = day.launches()[2]
+            IU = np.where(self.joined(day, rows, cols), np.maximum(IU, TIU[rows, cols]), IU)
         return renewing & (W >= IU)
 
     def joined(self, day: DayAttempts, rows=slice(None), cols=slice(None)) -> np.ndarray:
         """Today's launches inside the open window, before it ends: free, and part of the stretch
         that the window's end renews (a long session may still be in use then)."""
-        return day.has[rows, cols] & (day.TS[rows, cols] < self.W[rows, cols])
+        has, TS, _, _ = day.launches()
+        return has[rows, cols] & (TS[rows, cols] < self.W[rows, cols])
 
     def adopt(self, day: DayAttempts, mask: np.ndarray) -> None:
         """Today's launches join the current stretch where `mask` says so: it stays in use (and
         open) until the later of the two ends."""
-        self.CE = np.where(mask, np.maximum(self.CE, day.TCE), self.CE)
-        self.IU = np.where(mask, np.maximum(self.IU, day.TIU), self.IU)
+        _, _, TIU, TCE = day.launches()
+        self.CE = np.where(mask, np.maximum(self.CE, TCE), self.CE)
+        self.IU = np.where(mask, np.maximum(self.IU, TIU), self.IU)
 
     def take(self, rows: np.ndarray, grid_rows: np.ndarray) -> SeatBank:
         bank = object.__new__(SeatBank)
@@ -301,34 +311,44 @@ class FastBatch:
         rate = self.rate
         attempt = today.attempt
         demand = self.demand(attempt)
-        easy_cells = np.zeros_like(attempt)
-        blocked_cells = np.zeros_like(attempt)
+        blocked_cells: np.ndarray | None = None
         hard: list[tuple[int, int]] = []
         easy_rows: list[np.ndarray] = []
+        short: list[int] = []  # pools with a row whose day is not charged in one step
         for p in range(self.plan.n_pools):
             d = demand[:, p]
             active = d > 0
             easy = active & self.bank.covers(p, d) if active.any() else active
             rest = active & ~easy
             if rest.any():
+                short.append(p)
                 min_rate = np.where(attempt & self.pool_mask[p], rate, NEVER).min(axis=1)
                 blocked = rest & (self.bank.pools[p].balance < min_rate)
                 hard.extend((int(r), p) for r in np.flatnonzero(rest & ~blocked))
-                blocked_cells |= blocked[:, None] & self.pool_mask[p]
-            easy_cells |= easy[:, None] & self.pool_mask[p]
+                if blocked.any():
+                    cells_p = blocked[:, None] & self.pool_mask[p]
+                    blocked_cells = cells_p if blocked_cells is None else blocked_cells | cells_p
             easy_rows.append(easy)
-        adopt = today.has.copy() if today.has is not None else None
+        # Today's launches join the stretch they fall in, except those lost or replayed below.
+        adopt = today.has if today.has is None or not short else today.has.copy()
         if any(e.any() for e in easy_rows):
-            cells = easy_cells & attempt
+            if short:  # only the rows and pools charged in one step
+                cells = np.zeros_like(attempt)
+                for p, easy in enumerate(easy_rows):
+                    cells |= easy[:, None] & self.pool_mask[p]
+                cells &= attempt
+            else:  # every attempt (rows without one have no cells to charge)
+                cells = attempt
             self.seats.charge_all(cells, today)
             count = self.per_pool(cells)
             for p, easy in enumerate(easy_rows):
                 rows = np.flatnonzero(easy)
                 if len(rows):
                     self.bank.charge(p, rows, demand[rows, p], count[rows, p], day)
-        if blocked_cells.any():
+        if blocked_cells is not None:
             # Seats without an attempt today are untouched by a blocked day: leave them out.
-            self._block_all(*np.nonzero(blocked_cells & attempt), today, adopt, day)
+            r, c = np.nonzero(blocked_cells & attempt)
+            self._block_all(r, c, today, adopt, day)
         for row, p in hard:
             self._replay(p, row, today, adopt)
         if adopt is not None:
@@ -341,10 +361,11 @@ class FastBatch:
         W, IU, CE = sb.W[r, c], sb.IU[r, c], sb.CE[r, c]
         renewing = today.renew[r, c]
         if today.has is not None:
-            launched, ts = today.has[r, c], today.TS[r, c]
+            has, TS, TIU, _ = today.launches()
+            launched, ts = has[r, c], TS[r, c]
             # Launched free inside the window before its end: part of the stretch that ends.
             joined = launched & (ts < W)
-            IU = np.where(joined, np.maximum(IU, today.TIU[r, c]), IU)
+            IU = np.where(joined, np.maximum(IU, TIU[r, c]), IU)
             # Launched outside any window (maybe right after a lost renewal): lost for the day.
             lost_launch = launched & (today.launch[r, c] | (renewing & (ts >= W)))
             renewing = renewing | today.free_renew[r, c]
@@ -439,14 +460,15 @@ class FastBatch:
                     break  # nothing more can be charged today: block the rest in one step
                 s = rest_list[i]
                 launched = has is not None and has[row, s]
-                sessions = (
-                    [(int(today.TS[row, s]), int(today.TIU[row, s]), int(today.TCE[row, s]))]
-                    if launched
-                    else []
-                )
+                sessions = []
+                if launched:
+                    _, TS, TIU, TCE = today.launches()
+                    sessions.append((int(TS[row, s]), int(TIU[row, s]), int(TCE[row, s])))
                 seat = Seat(sessions, int(sb.W[row, s]), int(sb.CE[row, s]), int(sb.IU[row, s]))
                 seat_objs.append((s, seat))
-                t = seat.next_attempt()
+                first = seat.next_attempt()
+                assert first is not None  # the seat has an attempt today: that is why it is here
+                t = first
                 i += 1
             else:
                 t, s, seat = heapq.heappop(heap)
@@ -457,14 +479,15 @@ class FastBatch:
                 sb.charges[row, s] += 1
             else:
                 lost(s, seat, t)
-            t = seat.next_attempt()
-            if t is not None and t < today.day_end:
-                heapq.heappush(heap, (t, s, seat))
+            again = seat.next_attempt()
+            if again is not None and again < today.day_end:
+                heapq.heappush(heap, (again, s, seat))
         # The balance is below every remaining rate: the rest is blocked (second attempts too).
-        for t, s, seat in heap:
-            while t is not None and t < today.day_end:
-                lost(s, seat, t)
-                t = seat.next_attempt()
+        for due, s, seat in heap:
+            attempt_at: int | None = due
+            while attempt_at is not None and attempt_at < today.day_end:
+                lost(s, seat, attempt_at)
+                attempt_at = seat.next_attempt()
         st.blocked_days[row] += len(blocked_seats)
         for s, seat in seat_objs:
             sb.W[row, s], sb.CE[row, s], sb.IU[row, s] = seat.window_end, seat.charge_end, seat.in_use_end
@@ -491,6 +514,7 @@ class FastBatch:
                 self.plan, self.bank, i, run, self.launches[i], sb.charges[i], sb.idle[i], self._details(grid)
             )
         i = int(np.flatnonzero(self.retired_ids == row_id)[0])
+        assert self.retired is not None  # the row is not active, so it was retired
         return make_record(
             self.plan,
             self.retired,
@@ -614,8 +638,9 @@ def make_record(
 
 
 def draw_grids(plan: Plan, seed: int, runs: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Behaviour grids of these runs (one grid row each) and their launches per pool."""
-    grids = empty_grids(plan, len(runs))
+    """Behaviour grids of these runs (one grid row each, in this thread's reused buffers: see
+    `batch_grids`) and their launches per pool."""
+    grids = batch_grids(plan, len(runs))
     launches = (
         np.stack([draw_behaviour(plan, seed, run, grids, row).launches for row, run in enumerate(runs)])
         if runs

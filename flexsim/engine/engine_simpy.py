@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import simpy
-from simpy.events import Event
+from simpy.events import Event, EventPriority
 
 from flexsim.engine.behaviour import Behaviour, seat_details
 from flexsim.engine.ledger import DAY, Pack, PoolLedger
@@ -36,7 +36,7 @@ def _at(env: simpy.Environment, t: int, priority: int, callback=None) -> Event:
     event._value = None
     if callback is not None:
         event.callbacks.append(callback)
-    env.schedule(event, priority, t - env.now)
+    env.schedule(event, EventPriority(priority), t - env.now)
     return event
 
 

@@ -14,6 +14,7 @@ import pickle
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from typing import Any
 
 from flexsim.engine.plan import Plan
 from flexsim.errors import ClusterError
@@ -154,7 +155,7 @@ class DaskExecutor(Executor):
     def __init__(self, address: str, timeout: float | None = None):
         self.address = address
         self.timeout = CONNECT_SECONDS if timeout is None else timeout
-        self._client = None
+        self._client: Any = None  # a distributed.Client once connected
         self._executor: Executor | None = None
 
     def _connect(self) -> Executor:
@@ -165,15 +166,15 @@ class DaskExecutor(Executor):
             except BaseException:
                 self.shutdown()
                 raise
-            self._executor = self._client.get_executor()
+            executor = self._executor = self._client.get_executor()
+            return executor
         return self._executor
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         return self._connect().submit(fn, *args, **kwargs)
 
     def threads(self) -> int:
-        self._connect()
-        return width(self._executor)
+        return width(self._connect())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._client is not None:

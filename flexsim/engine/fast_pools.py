@@ -23,6 +23,7 @@ def level(threshold: Threshold, bought: np.ndarray) -> np.ndarray:
     if threshold.tokens is not None:
         return np.full_like(bought, threshold.tokens)
     frac = threshold.percent
+    assert frac is not None  # a threshold is tokens or a percentage
     num, den = frac.numerator, frac.denominator * 100
     return -((-num * bought) // den)
 
@@ -194,6 +195,7 @@ class PoolBank:
 
     def _add_topup(self, p: int, rows: np.ndarray, day: int) -> None:
         st, policy = self.pools[p], self.plan.topups[p]
+        assert policy is not None  # only pools with a reorder rule get top-ups
         cols = len(self.pool_lots[p]) + st.topups[rows]
         need = int(cols.max()) + 1 - st.rem.shape[1]
         if need > 0:
@@ -225,7 +227,9 @@ class PoolBank:
                 return
             st.orders[rows] += 1
             if policy.lead_days > 0:
-                st.outstanding[rows] = self.plan.arrival_table[p][day]
+                arrivals = self.plan.arrival_table[p]
+                assert arrivals is not None  # the pool has a reorder rule
+                st.outstanding[rows] = arrivals[day]
                 return
             self._add_topup(p, rows, day)  # arrives at once: an arrival, so check again
             st.resort(rows)
@@ -255,6 +259,14 @@ class PoolBank:
         """
         st = self.pools[p]
         st.charges[rows] += count
+        if st.rem.shape[1] == 1:  # one pack: it holds the whole balance, which covers the day
+            st.rem[rows, 0] -= demand
+            st.consumed[rows, 0] += demand
+            st.consumed_total[rows] += demand
+            st.balance[rows] -= demand
+            self.alert(p, rows, day)
+            self.reorder(p, rows, day)
+            return
         order = st.order[rows]
         rem = np.take_along_axis(st.rem[rows], order, axis=1)
         before = np.cumsum(rem, axis=1) - rem

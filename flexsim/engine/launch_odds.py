@@ -16,6 +16,12 @@ from flexsim.engine.streams import STREAM_HISTORY, STREAM_VARIATION, stream
 
 def launch_probability(plan: Plan, seed: int, run: int) -> np.ndarray:
     """(workdays, seats) launch probabilities of run `run` (not capped at 1: see Plan.base_prob_t)."""
+    return launch_chances(plan, seat_factors(plan, seed, run), 0, plan.n_workdays)
+
+
+def seat_factors(plan: Plan, seed: int, run: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run `run`'s factors on each seat's chances: the person's spread and, for rates fitted
+    from history, the fit's (None when no seat has history)."""
     n_persons = len(plan.persons)
     # Person-to-person spread of days_per_week: gamma with mean 1 and the given CV, from one
     # uniform per person on a stream of its own, so a person's factor depends on nothing but
@@ -27,10 +33,20 @@ def launch_probability(plan: Plan, seed: int, run: int) -> np.ndarray:
         spread = v > 0
         shape = 1.0 / v[spread] ** 2
         factor[spread] = gammaincinv(shape, u[spread]) / shape
-
-    prob = plan.base_prob_t * factor[plan.seat_person]
+    history = None
     if plan.seat_history.any():
-        prob *= history_factor(plan, stream(seed, run, STREAM_HISTORY).random(plan.n_seats))
+        history = history_factor(plan, stream(seed, run, STREAM_HISTORY).random(plan.n_seats))
+    return factor[plan.seat_person], history
+
+
+def launch_chances(
+    plan: Plan, factors: tuple[np.ndarray, np.ndarray | None], first: int, stop: int
+) -> np.ndarray:
+    """The chances of workdays first..stop-1 (a block of rows of `launch_probability`)."""
+    person, history = factors
+    prob = plan.base_prob_t[first:stop] * person
+    if history is not None:
+        prob *= history
     return prob
 
 

@@ -189,6 +189,7 @@ class PoolLedger:
             policy is not None
             and self.outstanding is None
             and (policy.max_orders is None or self.orders < policy.max_orders)
+            and self.reorder_level is not None
             and self.balance < self.reorder_level
         ):
             self.orders += 1

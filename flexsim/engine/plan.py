@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 
@@ -62,7 +63,10 @@ class Plan:
         seat_person, seat_product, seat_rate, seat_pool = [], [], [], []
         seat_left_open, seat_idle_aware, sess_mean, sess_sd = [], [], [], []
         seat_beta: list[tuple[float, float]] = []  # (nan, nan): no history
-        base_prob_rows = []
+        # One row of chances per (group, product): a group's people share it, so the plan holds
+        # the (workday, seat) table once, not a row per seat and then its transpose as well.
+        base_rows: list[np.ndarray] = []
+        seat_row: list[int] = []
         season = np.array(sc.seasonality, dtype=np.float64)[months]
         n_wd_week = len(cal.workdays)
         for g_index, group in enumerate(sc.groups):
@@ -76,6 +80,10 @@ class Plan:
                 if event.applies_to(group.name):
                     lo, hi = (event.start - sc.start).days, (event.end - sc.start).days
                     boost[(self.workdays >= lo) & (self.workdays <= hi)] *= event.multiplier
+            first_row = len(base_rows)
+            base_rows.extend(
+                use.days_per_week / n_wd_week * season * boost * active for use in group.products
+            )
             for person in group.people():
                 p = len(persons)
                 persons.append(person)
@@ -83,7 +91,8 @@ class Plan:
                 start_mean.append(group.start_hour.mean)
                 start_sd.append(group.start_hour.sd)
                 variation.append(group.variation)
-                for use in group.products:
+                for k, use in enumerate(group.products):
+                    seat_row.append(first_row + k)
                     seat_person.append(p)
                     seat_product.append(use.product)
                     seat_rate.append(sc.products[use.product])
@@ -95,7 +104,6 @@ class Plan:
                     sess_mean.append(group.session_hours.mean)
                     sess_sd.append(group.session_hours.sd)
                     seat_beta.append(use.history.beta() if use.history else (np.nan, np.nan))
-                    base_prob_rows.append(use.days_per_week / n_wd_week * season * boost * active)
         self.persons = persons
         self.person_group = np.array(person_group, dtype=np.int64)
         self.start_mean = np.array(start_mean, dtype=np.float64)
@@ -119,10 +127,10 @@ class Plan:
         self.seat_history = ~np.isnan(self.seat_beta[:, 0])
         self.session_mean = np.array(sess_mean, dtype=np.float64)
         self.session_sd = np.array(sess_sd, dtype=np.float64)
-        self.base_prob = np.array(base_prob_rows, dtype=np.float64).reshape(len(seat_person), self.n_workdays)
         # (workday, seat) layout, as the behaviour draws use it. Not capped at 1: a uniform draw
         # below a probability above 1 always launches, which is the cap.
-        self.base_prob_t = np.ascontiguousarray(self.base_prob.T)
+        rows = np.array(base_rows, dtype=np.float64).reshape(len(base_rows), self.n_workdays)
+        self.base_prob_t = np.ascontiguousarray(np.take(rows.T, np.array(seat_row, np.int64), axis=1))
         self.workday_month = months  # month (0-11) of each horizon workday
         self.month_starts = np.flatnonzero(np.diff(months, prepend=-1) != 0)  # month stretches
         # Seats are listed person by person: where each person's seats begin.
@@ -131,9 +139,13 @@ class Plan:
         # float32 / int32 copies used by the bulk draws.
         self.start_mean32 = self.start_mean.astype(np.float32)
         self.start_sd32 = self.start_sd.astype(np.float32)
+        self.start_sd_all = bool((self.start_sd32 > 0).all())
+        self.session_sd_all = bool((self.session_sd > 0).all())
         self.session_mean32 = self.session_mean.astype(np.float32)
         self.session_sd32 = self.session_sd.astype(np.float32)
         self.seat_left_open32 = self.seat_left_open.astype(np.float32)
+        self.seat_left_always = self.seat_left_open32 >= 1  # left open without a draw
+        self.seat_left_maybe = (self.seat_left_open32 > 0) & (self.seat_left_open32 < 1)
         self.workday_start32 = (self.workdays_ext * DAY).astype(np.int32)
 
         # Packs.
@@ -144,7 +156,8 @@ class Plan:
                 pool_index[lot.pool],
                 lot.tokens,
                 (lot.date - sc.start).days,
-                (lot.expires - sc.start).days,
+                # In `Lot`, the field `date` hides the type of `expires` from type checkers.
+                (cast(date, lot.expires) - sc.start).days,
                 lot.price,
             )
             for i, lot in enumerate(sc.lots)
@@ -230,6 +243,11 @@ class Plan:
         """'2027-01', ... for each calendar month of the horizon."""
         firsts = np.flatnonzero(np.diff(self.day_month, prepend=-1) != 0)
         return [self.date(int(d)).strftime("%Y-%m") for d in firsts]
+
+    @property
+    def base_prob(self) -> np.ndarray:
+        """(seats, workdays) chances: a view of `base_prob_t`."""
+        return self.base_prob_t.T
 
     @property
     def n_seats(self) -> int:

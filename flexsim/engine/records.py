@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -77,3 +79,86 @@ class RunRecord:
 
 def counter_index(name: str) -> int:
     return POOL_COUNTERS.index(name)
+
+
+class RunTable:
+    """The records of many runs as a few arrays, one row per run, in run order.
+
+    A list of `RunRecord`s costs about a kilobyte a run in Python objects; this holds the same
+    numbers in about 130 bytes a run (a pool and a pack), so a run's record is folded in as soon
+    as it arrives and the runs count barely moves the memory. Iterating or indexing gives
+    `RunRecord`s whose arrays are views of the table's rows. Per-seat figures are kept only when
+    the records carry them (`keep_seats`).
+    """
+
+    def __init__(self, n_pools: int, n_lots: int, capacity: int, keep_seats: bool = False):
+        self.keep_seats = keep_seats
+        self.counters = np.zeros((capacity, n_pools, len(POOL_COUNTERS)), np.int64)
+        self.spend = np.zeros((capacity, n_pools), np.float64)
+        self.lot_consumed = np.zeros((capacity, n_lots), np.int64)
+        self.lot_expired = np.zeros((capacity, n_lots), np.int64)
+        self.seats: dict[str, np.ndarray] = {}  # DETAILS name -> (capacity, ...) when kept
+        self.filled = np.zeros(capacity, bool)
+        self.n = capacity
+        self.first = 0  # run number of row 0 (a slice of a table starts later)
+
+    def put(self, record: RunRecord) -> None:
+        """Store the record of run `record.run` (in row run - first)."""
+        i = record.run - self.first
+        self.counters[i] = record.counters
+        self.spend[i] = record.spend
+        self.lot_consumed[i] = record.lot_consumed
+        self.lot_expired[i] = record.lot_expired
+        for name in DETAILS if self.keep_seats else ():
+            value = getattr(record, name)
+            if value is not None:
+                if name not in self.seats:
+                    self.seats[name] = np.zeros((len(self.filled), *np.shape(value)), np.int64)
+                self.seats[name][i] = value
+        self.filled[i] = True
+
+    def head(self, n: int) -> RunTable:
+        """The first n runs (views of this table's rows)."""
+        return self._rows(slice(0, n))
+
+    def _rows(self, rows: slice) -> RunTable:
+        table = object.__new__(RunTable)
+        table.keep_seats = self.keep_seats
+        table.counters, table.spend = self.counters[: self.n][rows], self.spend[: self.n][rows]
+        table.lot_consumed = self.lot_consumed[: self.n][rows]
+        table.lot_expired = self.lot_expired[: self.n][rows]
+        table.seats = {name: values[: self.n][rows] for name, values in self.seats.items()}
+        table.filled = self.filled[: self.n][rows]
+        table.n = len(table.filled)
+        table.first = self.first + rows.indices(self.n)[0]
+        return table
+
+    def column(self, name: str, pool: int) -> np.ndarray:
+        """One counter (or `spend`) of one pool over the runs."""
+        if name == "spend":
+            return self.spend[: self.n, pool]
+        return self.counters[: self.n, pool, POOL_COUNTERS.index(name)]
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> RunRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> RunTable: ...
+    def __getitem__(self, i: int | slice) -> RunRecord | RunTable:
+        if isinstance(i, slice):
+            if i.step not in (None, 1):
+                raise ValueError("a RunTable is sliced in steps of 1")
+            return self._rows(i)
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        i %= self.n
+        run = self.first + i
+        record = RunRecord(run, self.counters[i], self.spend[i], self.lot_consumed[i], self.lot_expired[i])
+        for name, values in self.seats.items():
+            setattr(record, name, values[i])
+        return record
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        return (self[i] for i in range(self.n))

@@ -36,11 +36,13 @@ class Tracked:
     def absorb(self, record: RunRecord) -> None:
         """Fold one run in and drop its day-by-day arrays from the record."""
         plan = self.plan
-        self.balance.add(record.daily_balance[None])
-        self.consumed += record.daily_consumed
+        daily_balance, daily_consumed = record.daily_balance, record.daily_consumed
         if record.daily_topups is not None:
             self.topups += record.daily_topups
         month_product = record.month_product_tokens
+        assert daily_balance is not None and daily_consumed is not None and month_product is not None
+        self.balance.add(daily_balance[None])
+        self.consumed += daily_consumed
         self.month_product += month_product
         self.month_product_sq += month_product.astype(np.float64) ** 2
         self.month_total_sq += month_product.sum(axis=1).astype(np.float64) ** 2

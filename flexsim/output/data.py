@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 
 from flexsim.analysis.recommend import Recommendation
 from flexsim.api import Results
@@ -47,11 +48,24 @@ def json_text(obj) -> str:
 
 
 def runs_csv_text(results: Results, raw: bool = False) -> str:
+    return "".join(runs_csv_chunks(results, raw))
+
+
+RUNS_PER_CHUNK = 2_000
+
+
+def runs_csv_chunks(results: Results, raw: bool = False) -> Iterator[str]:
+    """The runs CSV as pieces of a few thousand rows, for writing as a stream: 200,000 runs
+    are never held as one text."""
     buffer = io.StringIO()
     writer = safe_writer(buffer, raw)  # names stay spreadsheet text unless raw
     writer.writerow(CSV_COLUMNS)
     idx = {name: i for i, name in enumerate(POOL_COUNTERS)}
     for record in results.records:
+        if record.run % RUNS_PER_CHUNK == RUNS_PER_CHUNK - 1:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
         for p, pool in enumerate(results.plan.pool_names):
             c = record.counters[p]
             out_day, alert_day = int(c[idx["run_out_day"]]), int(c[idx["alert_day"]])
@@ -67,7 +81,7 @@ def runs_csv_text(results: Results, raw: bool = False) -> str:
                     int(c[idx["topups"]]),
                 ]
             )
-    return buffer.getvalue()
+    yield buffer.getvalue()
 
 
 DAILY_COLUMNS = ("pool", "date", "balance_mean", "balance_p10", "balance_p50", "balance_p90", "consumed_mean")

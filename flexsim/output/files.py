@@ -25,7 +25,7 @@ import stat
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,7 +319,7 @@ def _sweep_stale(folder: Path, name: str) -> None:
                 os.unlink(entry.path)
 
 
-def _write_temp(target: Path, content: str | bytes) -> str:
+def _write_temp(target: Path, content: str | bytes | Iterable[str]) -> str:
     fd, tmp = tempfile.mkstemp(
         prefix=f".{target.name}.flexsim-{os.getpid()}-", suffix=".tmp", dir=target.parent
     )
@@ -331,7 +331,8 @@ def _write_temp(target: Path, content: str | bytes) -> str:
                 os.fsync(handle.fileno())
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="", errors="backslashreplace") as handle:
-                handle.write(content)
+                for piece in (content,) if isinstance(content, str) else content:  # text, or a stream
+                    handle.write(piece)
                 handle.flush()
                 os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file would be, not mkstemp's 0600
@@ -378,7 +379,7 @@ def _commit(pairs: list[tuple[str, Path]]) -> None:
 
 
 def write_all(
-    files: Sequence[tuple[str, str | bytes, Kind]],
+    files: Sequence[tuple[str, str | bytes | Iterable[str], Kind]],
     inputs: Sequence[str | None] = (),
     *,
     force: bool = False,
@@ -435,14 +436,15 @@ def write_all(
     return bool(streams)
 
 
-def _to_stdout(content: str | bytes) -> None:
+def _to_stdout(content: str | bytes | Iterable[str]) -> None:
     try:
         if isinstance(content, bytes):
             sys.stdout.flush()
             sys.stdout.buffer.write(content)
             sys.stdout.buffer.flush()
         else:
-            sys.stdout.write(content)
+            for piece in (content,) if isinstance(content, str) else content:
+                sys.stdout.write(piece)
             sys.stdout.flush()
     except BrokenPipeError:
         with contextlib.suppress(OSError):
