@@ -189,6 +189,24 @@ class _Doc:
     def __init__(self, source: str) -> None:
         self.source = source
         self._ctor = SafeConstructor()
+        self.lines: dict[str, int | None] = {}  # key path as written -> line of its value
+        self.aliases: dict[str, str] = {}  # the model's key path -> the one the file wrote
+
+    def note(self, path: str, node: Node) -> None:
+        self.lines.setdefault(path, _line(node))
+
+    def locate(self, path: str) -> tuple[str, int | None]:
+        """Where the file wrote the model's key `path` (for the model's own messages)."""
+        for canonical in sorted(self.aliases, key=len, reverse=True):
+            if path == canonical or path.startswith((canonical + ".", canonical + "[")):
+                path = self.aliases[canonical] + path[len(canonical) :]
+                break
+        probe = path
+        while probe:
+            if probe in self.lines:
+                return path, self.lines[probe]
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
+        return path, None
 
     def fail(self, node: Node | None, path: str, message: str) -> NoReturn:
         raise ScenarioError(message, file=self.source, path=path, line=_line(node))
@@ -228,10 +246,11 @@ class _Doc:
             self.fail(node, path, f"expected {expected}, got {_describe(node)}")
         try:
             return self._ctor.construct_object(node)
-        except (ValueError, OverflowError, yaml.YAMLError):
+        except Exception:  # noqa: BLE001 - a tag's constructor fails in its own ways (!!int "")
             if node.tag == _TIMESTAMP:
                 self.fail(node, path, f"{node.value!r} is not a valid date (expected YYYY-MM-DD)")
-            self.fail(node, path, f"expected {expected}, got {_describe(node)}")
+            tag = node.tag.replace(_TAG, "!!")
+            self.fail(node, path, f"expected {expected}, got {_short(str(node.value))!r} tagged {tag}")
 
     def integer(self, node: Node, path: str, minimum: int | None = None) -> int:
         expected = {None: "a whole number", 0: "a whole number >= 0", 1: "a positive whole number"}.get(
@@ -359,6 +378,8 @@ class _Doc:
     def seq(self, node: Node, path: str, what: str = "a list") -> list[Node]:
         if not isinstance(node, SequenceNode):
             self.fail(node, path, f"expected {what}, got {_describe(node)}")
+        for i, item in enumerate(node.value):
+            self.note(f"{path}[{i}]", item)
         return list(node.value)
 
     def mapping(self, node: Node, path: str, allowed: Sequence[str] | None, what: str = "a mapping") -> _Map:
@@ -394,11 +415,13 @@ class _Map:
             if allowed is not None and key not in allowed:
                 doc.fail(key_node, key_path, _unknown_key_message(key, allowed, path))
             self.entries[key] = (key_node, value_node)
+            doc.note(key_path, value_node)
         for key, pair in inherited.items():
             if key not in self.entries:
                 if allowed is not None and key not in allowed:
                     doc.fail(pair[0], _join(path, key), _unknown_key_message(key, allowed, path))
                 self.entries[key] = pair
+                doc.note(_join(path, key), pair[1])
 
     def _merged(self, node: Node, seen: set[int]) -> Iterator[tuple[str, tuple[Node, Node]]]:
         if id(node) in seen:
@@ -492,7 +515,7 @@ class _Builder:
             runs=runs,
             seed=seed,
             source=self.doc.source,
-        )
+        ).validate(self.doc.locate)
 
     # --- horizon and calendar -------------------------------------------------------------------
 
@@ -505,6 +528,7 @@ class _Builder:
         if end_node is None and days_node is None:
             doc.fail(top.node, "end", "missing required key 'end' (or 'days: N')")
         if days_node is not None:
+            doc.aliases["end"] = "days"
             days = doc.integer(days_node, "days", 1)
             if days > MAX_DAYS:
                 doc.fail(days_node, "days", f"{days} days is too long: at most {MAX_DAYS} (20 years)")
@@ -728,6 +752,7 @@ class _Builder:
         path = "purchasing.reorder"
         if isinstance(node, MappingNode):
             entries = [doc.mapping(node, path, REORDER_KEYS)]
+            doc.aliases[f"{path}[0]"] = path
         else:
             items = doc.seq(node, path, "a mapping {below, tokens, ...} or a list of them with pool: keys")
             entries = [
@@ -856,6 +881,7 @@ class _Builder:
             self._check_product(product, key_node, path, products)
             if isinstance(value_node, ScalarNode) and value_node.tag in (_INT, _FLOAT):
                 uses.append(ProductUse(product, doc.number(value_node, path, 0.0, 7.0)))  # shorthand
+                doc.aliases[f"{path}.days_per_week"] = path
                 continue
             use = doc.mapping(value_node, path, USE_KEYS, "a mapping {days_per_week: N}")
             dpw = doc.number(use.need("days_per_week"), use.at("days_per_week"), 0.0, 7.0)
@@ -946,6 +972,7 @@ class _Builder:
             if number in seen:
                 doc.fail(key_node, path, f"{MONTHS[number]} is already given as {seen[number]!r}")
             seen[number] = month
+            doc.aliases[f"seasonality.{MONTHS[number]}"] = path
             if isinstance(value_node, ScalarNode) and seasonality_hint(value_node.value):
                 doc.fail(value_node, path, seasonality_hint(value_node.value))
             factors[number] = doc.number(value_node, path, 0.0)

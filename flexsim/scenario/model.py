@@ -10,6 +10,10 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flexsim.scenario.validation import Locate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -218,6 +222,14 @@ class Scenario:
     def days(self) -> int:
         """Number of simulated days (the run ends at 00:00 of day `days`)."""
         return (self.end - self.start).days + 1
+
+    def validate(self, locate: Locate | None = None) -> Scenario:
+        """This scenario if it can run and end; else a one-line `ScenarioError` (see
+        flexsim.scenario.validation). `locate` maps key paths to where the file wrote them."""
+        from flexsim.scenario.validation import validate
+
+        validate(self, locate)
+        return self
 
     def pool_names(self) -> list[str]:
         return [p.name for p in self.pools]
