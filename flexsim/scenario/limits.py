@@ -121,7 +121,7 @@ def too_large(path: str, value: float, top: float) -> str:
     limit = f"{top:,}" if isinstance(top, int) else f"{top:g}"
     if top == ANY_INTEGER:
         return f"{shown} is too large: flexsim counts in 64-bit integers, at most {limit}"
-    return f"{shown} is more than flexsim allows here: at most {limit} (docs/explanation/what-flexsim-refuses.md)"
+    return f"{shown} is more than flexsim allows here: at most {limit} (see what-flexsim-refuses.md)"
 
 
 def too_many(path: str, n: int) -> str:
@@ -189,7 +189,9 @@ def estimate(scenario: Scenario, runs: int) -> tuple[int, int, int, int]:
     return seats, workdays, memory, seats * workdays * runs
 
 
-def check_cost(scenario: Scenario, fail: Fail, runs: int | None = None, runs_key: str = "simulation.runs") -> None:
+def check_cost(
+    scenario: Scenario, fail: Fail, runs: int | None = None, runs_key: str = "simulation.runs"
+) -> None:
     """The scenario as a whole: tokens that stay exact, a calendar with workdays, memory and work
     within bounds. A one-line `ScenarioError` (from `fail`) naming the key to change otherwise."""
     total = sum(lot.tokens for lot in scenario.lots)

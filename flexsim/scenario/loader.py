@@ -24,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from flexsim.errors import ScenarioError
 from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
 from flexsim.scenario.hints import encoding_hint, key_hint, seasonality_hint, yaml_hint
+from flexsim.scenario.limits import MAX_DAYS
 from flexsim.scenario.model import (
     DEFAULT_TOKEN_PRICE,
     MONTHS,
@@ -59,7 +60,6 @@ TOP_KEYS = (
     "name", "start", "end", "days", "calendar", "products", "lots", "purchasing", "pools",
     "users", "seasonality", "events", "subscriptions", "costs", "simulation",
 )  # fmt: skip
-MAX_DAYS = 7305  # 20 years: times are kept in 32-bit seconds
 
 CALENDAR_KEYS = ("workdays", "holidays")
 LOT_KEYS = ("name", "date", "tokens", "price", "expires", "pool")
@@ -537,12 +537,7 @@ class _Builder:
             except OverflowError:
                 doc.fail(days_node, "days", f"{days} days from {start} runs past the year 9999")
         assert end_node is not None
-        end = doc.date(end_node, "end")
-        if end < start:
-            doc.fail(end_node, "end", f"end {end} is before start {start}")
-        if (end - start).days + 1 > MAX_DAYS:
-            doc.fail(end_node, "end", f"the horizon is too long: at most {MAX_DAYS} days (20 years)")
-        return start, end
+        return start, doc.date(end_node, "end")
 
     def _calendar(self) -> Calendar:
         doc = self.doc
@@ -701,13 +696,6 @@ class _Builder:
             names[name] = i
             date_node = entry.need("date")
             bought = doc.date(date_node, entry.at("date"))
-            if (bought - end).days > 1:  # a pack arriving as the run ends (00:00 after `end`) is fine
-                doc.fail(
-                    date_node,
-                    entry.at("date"),
-                    f"lot date {bought} is after the run ends (end {end}); "
-                    "drop the lot or extend the horizon",
-                )
             tokens = doc.integer(entry.need("tokens"), entry.at("tokens"), 1)
             price_node = entry.get("price")
             if price_node is not None:
@@ -717,18 +705,6 @@ class _Builder:
             expires_node = entry.get("expires")
             if expires_node is not None:
                 expires = doc.date(expires_node, entry.at("expires"))
-                if expires <= bought:
-                    doc.fail(
-                        expires_node,
-                        entry.at("expires"),
-                        f"expires {expires} must be after the lot date {bought}",
-                    )
-                if expires <= start:
-                    doc.fail(
-                        expires_node,
-                        entry.at("expires"),
-                        f"this lot expired before start: it expires {expires}, start is {start}",
-                    )
             else:
                 try:
                     expires = one_year_after(bought)
@@ -782,14 +758,6 @@ class _Builder:
             price = (
                 doc.number(price_node, entry.at("price"), positive=True) if price_node is not None else None
             )
-            if below.percent == 100 and lead_days == 0 and max_orders is None:
-                doc.fail(
-                    below_node,
-                    entry.at("below"),
-                    "below: 100% with lead_days 0 and no max_orders would reorder without end "
-                    "(the balance never reaches 100% of tokens bought once any are used); "
-                    "lower the threshold, or set lead_days or max_orders",
-                )
             reorders.append(Reorder(pool, below, tokens, lead_days, max_orders, price))
         return tuple(reorders)
 
@@ -897,17 +865,8 @@ class _Builder:
     def _history(self, node: Node, path: str) -> History:
         doc = self.doc
         section = doc.mapping(node, path, HISTORY_KEYS, "a mapping {days_used, workdays}")
-        used_node = section.need("days_used")
-        used = doc.integer(used_node, section.at("days_used"), 0)
-        workdays = doc.integer(section.need("workdays"), section.at("workdays"), 0)
-        if used > workdays:
-            doc.fail(
-                used_node,
-                section.at("days_used"),
-                f"days_used {used} is more than workdays "
-                f"{workdays} (the days used are counted among the workdays observed)",
-            )
-        return History(used, workdays)
+        used = doc.integer(section.need("days_used"), section.at("days_used"), 0)
+        return History(used, doc.integer(section.need("workdays"), section.at("workdays"), 0))
 
     def _check_product(self, product: str, node: Node, path: str, products: dict[str, int]) -> None:
         if product in products:
@@ -946,11 +905,7 @@ class _Builder:
         section = doc.mapping(node, entry.at("active"), ACTIVE_KEYS, "a mapping {from, to} of dates")
         from_node, to_node = section.get("from"), section.get("to")
         first = doc.date(from_node, section.at("from")) if from_node is not None else None
-        last = doc.date(to_node, section.at("to")) if to_node is not None else None
-        if first is not None and last is not None and last < first:
-            assert to_node is not None
-            doc.fail(to_node, section.at("to"), f"to {last} is before from {first}")
-        return first, last
+        return first, doc.date(to_node, section.at("to")) if to_node is not None else None
 
     # --- usage patterns and costs ----------------------------------------------------------------
 
@@ -991,10 +946,7 @@ class _Builder:
             name_node = entry.get("name")
             name = doc.text(name_node, entry.at("name")) if name_node is not None else f"event-{i + 1}"
             first = doc.date(entry.need("from"), entry.at("from"))
-            to_node = entry.need("to")
-            last = doc.date(to_node, entry.at("to"))
-            if last < first:
-                doc.fail(to_node, entry.at("to"), f"to {last} is before from {first}")
+            last = doc.date(entry.need("to"), entry.at("to"))
             multiplier = doc.number(entry.need("multiplier"), entry.at("multiplier"), 0.0)
             names: tuple[str, ...] | None = None
             if (groups_node := entry.get("groups")) is not None:

@@ -209,7 +209,9 @@ class _Check:
         if len(set(cal.workdays)) != len(cal.workdays) or not all(
             isinstance(d, int) and 0 <= d <= 6 for d in cal.workdays
         ):
-            self.fail("calendar.workdays", f"expected weekday numbers 0 (mon) to 6 (sun), each once: {cal.workdays}")
+            self.fail(
+                "calendar.workdays", f"expected weekday numbers 0 (mon) to 6 (sun), each once: {cal.workdays}"
+            )
         if len(cal.holidays) > limits.LISTS["holidays"]:
             self.fail("calendar.holidays", limits.too_many("calendar.holidays", len(cal.holidays)))
         for day in sorted(cal.holidays, key=lambda d: (not isinstance(d, date), str(d))):
@@ -222,7 +224,8 @@ class _Check:
             tokens = self.whole(f"{path}.min_tokens", tier.min_tokens, 0)
             if tokens in seen:
                 self.fail(
-                    f"{path}.min_tokens", f"min_tokens {tokens} is already used by price_tiers[{seen[tokens]}]"
+                    f"{path}.min_tokens",
+                    f"min_tokens {tokens} is already used by price_tiers[{seen[tokens]}]",
                 )
             seen[tokens] = i
             self.number(f"{path}.price", tier.price, positive=True)
@@ -281,7 +284,9 @@ class _Check:
             path = f"purchasing.reorder[{i}]"
             self.pool_ref(f"{path}.pool", rule.pool, pools)
             if rule.pool in seen:
-                self.fail(f"{path}.pool", f"pool {rule.pool!r} already has a reorder policy ({seen[rule.pool]})")
+                self.fail(
+                    f"{path}.pool", f"pool {rule.pool!r} already has a reorder policy ({seen[rule.pool]})"
+                )
             seen[rule.pool] = self.locate(path)[0]
             self.threshold(f"{path}.below", rule.below)
             self.whole(f"{path}.tokens", rule.tokens, 1)
@@ -321,7 +326,10 @@ class _Check:
             if group.named and count != 1:
                 self.fail(f"{path}.count", "a named person is one person; use group: for several")
             self.uses(path, group)
-            for key_name, hours, clock in (("start_hour", group.start_hour, True), ("session_hours", group.session_hours, False)):
+            for key_name, hours, clock in (
+                ("start_hour", group.start_hour, True),
+                ("session_hours", group.session_hours, False),
+            ):
                 self.number(f"{path}.{key_name}.mean", hours.mean, 0.0, below=24.0 if clock else None)
                 self.number(f"{path}.{key_name}.sd", hours.sd, 0.0)
             self.probability(f"{path}.left_open", group.left_open)
@@ -392,4 +400,3 @@ class _Check:
 def validate(scenario: Scenario, locate: Locate | None = None) -> None:
     """Raise a one-line `ScenarioError` for the first thing that can't run or can't end."""
     _Check(scenario, locate).run()
-
