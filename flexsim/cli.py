@@ -10,29 +10,38 @@ from contextlib import contextmanager
 
 from flexsim import __version__
 from flexsim.errors import ClusterError, OutputError, ScenarioError
+from flexsim.scenario import limits
 
 
 class UsageError(Exception):
     """Bad command-line input: reported in one line with exit status 2."""
 
 
-def _whole(least: int, words: str):
-    """An argparse type: a whole number of at least `least`."""
+def _whole(least: int, words: str, most: int | None = None):
+    """An argparse type: a whole number from `least` to `most`."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {_short(text)!r}") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"must be {words}, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"at most {most:,} (see what-flexsim-refuses.md), got {value:,}")
         return value
 
     return parse
 
 
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 _positive_int = _whole(1, "at least 1")
-_seed = _whole(0, "0 or more")
+_runs = _whole(1, "at least 1", limits.INTEGERS["runs"])
+_seed = _whole(0, "0 or more", limits.ANY_INTEGER)
+_lead = _whole(0, "0 or more", limits.INTEGERS["lead_days"])
 
 
 def _probability(text: str) -> float:
@@ -49,7 +58,7 @@ def _probability(text: str) -> float:
 
 def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's") -> None:
     """The options every simulating command shares."""
-    cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
+    cmd.add_argument("--runs", type=_runs, help=f"number of runs (default: {default})")
     cmd.add_argument("--seed", type=_seed, help=f"root random seed (default: {default})")
     _where(cmd)
     cmd.add_argument("--json", metavar="OUT.json", help=f"write {what} as JSON")
@@ -142,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--lead-days",
-        type=_seed,
+        type=_lead,
         metavar="DAYS",
         help="workdays from ordering a top-up to its arrival (default: the pool's reorder "
         "lead_days, else 10)",
@@ -179,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--reorder-tokens", metavar="SIZES", help="top-up sizes to try, e.g. 500,1000")
     opt.add_argument(
         "--reorder-lead",
-        type=_seed,
+        type=_lead,
         metavar="DAYS",
         help="top-up lead time in workdays (default: the scenario's, else 0)",
     )
@@ -396,11 +405,11 @@ def _history_commands(sub) -> None:
     )
     bt.add_argument(
         "--horizon",
-        type=_positive_int,
+        type=_whole(1, "at least 1", limits.MAX_DAYS),
         metavar="DAYS",
         help="forecast DAYS days after each split (default: to the end of the file)",
     )
-    bt.add_argument("--runs", type=_positive_int, default=1000, help="runs per forecast (default 1000)")
+    bt.add_argument("--runs", type=_runs, default=1000, help="runs per forecast (default 1000)")
     bt.add_argument("--seed", type=_seed, default=1, help="root random seed (default 1)")
     _where(bt)
     bt.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")

@@ -6,6 +6,7 @@ input); the engines only read it. Dates are `datetime.date`; token counts are `i
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -37,6 +38,7 @@ class Threshold:
     def describe(self) -> str:
         if self.tokens is not None:
             return f"{self.tokens:,} tokens"
+        assert self.percent is not None
         return f"{float(self.percent):g}%"
 
 
@@ -86,10 +88,10 @@ class Lot:
     """A token pack bought before or during the horizon."""
 
     name: str
-    date: date
+    date: dt.date
     tokens: int
     price: float
-    expires: date
+    expires: dt.date
     pool: str = "main"
     price_given: bool = False  # False: price came from the tiers / default, re-priced when resized
 
