@@ -927,7 +927,6 @@ class _Builder:
             if number in seen:
                 doc.fail(key_node, path, f"{MONTHS[number]} is already given as {seen[number]!r}")
             seen[number] = month
-            doc.aliases[f"seasonality.{MONTHS[number]}"] = path
             if isinstance(value_node, ScalarNode) and (hint := seasonality_hint(value_node.value)):
                 doc.fail(value_node, path, hint)
             factors[number] = doc.number(value_node, path, 0.0)
