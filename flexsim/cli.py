@@ -38,6 +38,15 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _name(text: str) -> str:
+    """An argparse type: a name a file can store (a shell can pass bytes that are not UTF-8)."""
+    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise argparse.ArgumentTypeError("holds bytes that are not UTF-8 text: retype the name")
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty text")
+    return text
+
+
 _positive_int = _whole(1, "at least 1")
 _runs = _whole(1, "at least 1", limits.INTEGERS["runs"])
 _seed = _whole(0, "0 or more", limits.ANY_INTEGER)
@@ -387,7 +396,7 @@ def _history_commands(sub) -> None:
         metavar="DATE",
         help="last forecast day (default: one year after start, less a day)",
     )
-    cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
+    cal.add_argument("--name", type=_name, help="the scenario's name (default: from the export's file name)")
     cal.add_argument("-o", "--output", required=True, metavar="SCENARIO.yaml", help="the scenario to write")
     cal.add_argument("--quiet", action="store_true", help="no summary (notes and warnings still show)")
     _force(cal)
@@ -943,6 +952,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (UsageError, OutputError, ClusterError) as exc:
         print(f"flexsim: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the system can't read or write (EIO, ENOSPC...): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"flexsim: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except Terminated as exc:
         print("flexsim: terminated", file=sys.stderr)

@@ -39,6 +39,7 @@ from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileErr
 from flexsim.output.cells import one_line
 from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
 from flexsim.scenario.model import MONTHS, one_year_after
+from flexsim.scenario.validation import storable
 
 WORKDAYS_PER_WEEK = 5  # the export does not say which days are workdays: Monday to Friday
 SHORT_HISTORY = 60  # workdays (12 weeks): below this a rate is flagged as uncertain
@@ -615,7 +616,7 @@ def calibrate(
             "no --packs file: the scenario holds one assumed pack per team, sized to the expected "
             "demand. Replace it with your real packs"
         )
-    name = name or f"Calibrated from {os.path.basename(usage.source)}"
+    name = name or f"Calibrated from {storable(os.path.basename(usage.source))}"
     text = render(result, packs, usage, start, end, name, runs, seed, packs_path)
     return Calibration(text, result, packs, start, end, notes)
 

@@ -243,7 +243,10 @@ def _encoding(p: Path, source: str) -> str:
     """UTF-16 (with its byte-order mark), else UTF-8, else Windows-1252, checked over the whole file
     chunk by chunk; a file holding NUL bytes is not text."""
     with open_input(source, lambda m: UsageFileError(m, source)) as handle:
-        head = handle.read(4)
+        try:
+            head = handle.read(4)
+        except OSError as exc:
+            raise UsageFileError(f"cannot read the file: {exc.strerror or exc}", source) from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     offset = 0

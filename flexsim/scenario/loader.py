@@ -46,6 +46,7 @@ from flexsim.scenario.model import (
     tier_price,
 )
 from flexsim.scenario.reading import compose, read_input
+from flexsim.scenario.validation import storable
 
 __all__ = ["load_scenario", "parse_scenario"]
 
@@ -483,7 +484,11 @@ class _Builder:
     def build(self) -> Scenario:
         top = self.top
         name_node = top.get("name")
-        name = self.doc.text(name_node, "name") if name_node is not None else Path(self.doc.source).stem
+        name = (
+            self.doc.text(name_node, "name")
+            if name_node is not None
+            else storable(Path(self.doc.source).stem)
+        )
         start, end = self._horizon()
         calendar = self._calendar()
         products = self._products()

@@ -73,6 +73,15 @@ def unstorable(text: str) -> str | None:
     return None
 
 
+def storable(text: str) -> str:
+    """`text` with what a file can't store replaced: a file name's undecodable bytes (kept by
+    Python as lone surrogates) become U+FFFD, as they would in a file manager."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class _Check:
     """The walk over one scenario; `fail` raises the located one-line error."""
 
