@@ -37,6 +37,7 @@ import yaml
 from flexsim import __version__
 from flexsim.history.usage_export import STYLE_WORDS, Dates, Usage, UsageFileError, read_table, whole_tokens
 from flexsim.output.cells import one_line
+from flexsim.scenario import limits
 from flexsim.scenario.catalog import CATALOG, CATALOG_DATE, spelling_hint
 from flexsim.scenario.model import MONTHS, one_year_after
 from flexsim.scenario.validation import storable
@@ -406,9 +407,12 @@ def read_packs(
                 price = float(raw)
             except ValueError:
                 price = -1.0
-            if not (math.isfinite(price) and price > 0):
+            if not (math.isfinite(price) and 0 < price <= limits.NUMBERS["price"]):
                 raise UsageFileError(
-                    f"price is {text(cells, 'price')!r}: expected USD per token, like 2.75", source, number
+                    f"price is {text(cells, 'price')!r}: expected USD per token, like 2.75 "
+                    f"(at most {limits.NUMBERS['price']:,.0f})",
+                    source,
+                    number,
                 )
         expires = one_year_after(bought)
         if text(cells, "expires"):

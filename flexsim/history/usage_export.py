@@ -29,6 +29,7 @@ import numpy as np
 from flexsim.errors import ScenarioError
 from flexsim.output.cells import csv_table, unquote_cell, xlsx_table
 from flexsim.scenario.catalog import CATALOG, spelling_hint
+from flexsim.scenario.limits import MAX_PACK_TOKENS
 from flexsim.scenario.reading import open_input
 
 __all__ = [
@@ -503,10 +504,13 @@ def whole_tokens(value: object, column: str, source: str, row: int) -> int:
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
         try:
-            as_float = float(text)
-            if not as_float.is_integer():
-                raise ValueError
-            number = int(as_float)
+            if text.isdigit():  # exactly, however long: float() would round it
+                number = int(text)
+            else:
+                as_float = float(text)
+                if not as_float.is_integer():
+                    raise ValueError
+                number = int(as_float)
         except (ValueError, OverflowError):
             what = "empty" if not text else f"{text!r}"
             raise UsageFileError(
@@ -515,6 +519,12 @@ def whole_tokens(value: object, column: str, source: str, row: int) -> int:
     if number < 0:
         raise UsageFileError(
             f"{column} is {number}: expected a whole number of tokens (0 or more)", source, row
+        )
+    if number > MAX_PACK_TOKENS:
+        raise UsageFileError(
+            f"{column} is {number:,}: more tokens than flexsim counts (at most {MAX_PACK_TOKENS:,})",
+            source,
+            row,
         )
     return number
 
