@@ -168,7 +168,8 @@ def check_orders(scenario: Scenario, rule: Reorder, path: str, fail: Fail) -> No
     if orders > MAX_ORDERS_ASSUMED:
         fail(
             f"{path}.tokens",
-            f"top-ups of {rule.tokens:,} tokens below {rule.below.describe()}, arriving at once "
+            f"top-ups of {rule.tokens:,} token{'s' if rule.tokens != 1 else ''} below "
+            f"{rule.below.describe()}, arriving at once "
             f"(lead_days 0), would be ordered about {orders:,} times in a run (its people use about "
             f"{use:,} tokens): more than the {MAX_ORDERS_ASSUMED:,} flexsim follows; raise "
             "purchasing.reorder.tokens, lower below, or set max_orders or lead_days",

@@ -227,6 +227,8 @@ class _Check:
             self.day("calendar.holidays", day)
 
     def tiers(self) -> None:
+        if len(self.sc.price_tiers) > limits.LISTS["price_tiers"]:
+            self.fail("purchasing.price_tiers", limits.too_many("price_tiers", len(self.sc.price_tiers)))
         seen: dict[int, int] = {}
         for i, tier in enumerate(self.sc.price_tiers):
             path = f"purchasing.price_tiers[{i}]"
