@@ -24,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from flexsim.errors import ScenarioError
 from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
 from flexsim.scenario.hints import encoding_hint, key_hint, seasonality_hint, yaml_hint
+from flexsim.scenario import limits
 from flexsim.scenario.limits import MAX_DAYS
 from flexsim.scenario.model import (
     DEFAULT_TOKEN_PRICE,
@@ -265,6 +266,8 @@ class _Doc:
         assert isinstance(value, int)
         if minimum is not None and value < minimum:
             self.fail(node, path, f"must be {expected}, got {value}")
+        if value > (top := limits.integer_limit(path)):  # before anything is built from it
+            self.fail(node, path, limits.too_large(path, value, top))
         return value
 
     def number(
