@@ -1,7 +1,7 @@
 """The output set is all or nothing: a terminating signal at any moment of the write phase leaves
 the previous set whole (or the new one, once renaming began) and no temporary file; SIGKILL, which
 no program can catch, leaves every file whole, old or new, and the next write sweeps what it left;
-SIGTERM ends the worker processes; a full disk leaves no empty report folder."""
+a terminating signal, SIGKILL too, ends the worker processes; a full disk leaves no empty report folder."""
 
 from __future__ import annotations
 
@@ -191,7 +191,8 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_sigterm_ends_the_worker_processes_and_keeps_the_outputs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_signal_ends_the_worker_processes_and_keeps_the_outputs(tmp_path: Path, signum: int) -> None:
     scenario = tmp_path / "long.yaml"
     scenario.write_text(
         "start: 2027-01-01\nend: 2027-12-31\nlots:\n  - {date: 2027-01-01, tokens: 100000}\n"
@@ -211,8 +212,8 @@ def test_sigterm_ends_the_worker_processes_and_keeps_the_outputs(tmp_path: Path)
         workers = children(proc.pid)
     assert len(workers) >= 2, "the workers did not start"
     time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    proc.send_signal(signum)
+    assert proc.wait(timeout=30) == (128 + signum if signum == signal.SIGTERM else -signum)
     assert b"Traceback" not in proc.stderr.read()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(alive(pid) for pid in workers):
