@@ -22,10 +22,9 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from flexsim.errors import ScenarioError
+from flexsim.scenario import limits
 from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
 from flexsim.scenario.hints import encoding_hint, key_hint, seasonality_hint, yaml_hint
-from flexsim.scenario import limits
-from flexsim.scenario.limits import MAX_DAYS
 from flexsim.scenario.model import (
     DEFAULT_TOKEN_PRICE,
     MONTHS,
@@ -538,8 +537,8 @@ class _Builder:
         if days_node is not None:
             doc.aliases["end"] = "days"
             days = doc.integer(days_node, "days", 1)
-            if days > MAX_DAYS:
-                doc.fail(days_node, "days", f"{days} days is too long: at most {MAX_DAYS} (20 years)")
+            if days > limits.MAX_DAYS:
+                doc.fail(days_node, "days", f"{days} days is too long: at most {limits.MAX_DAYS} (20 years)")
             try:
                 return start, start + timedelta(days=days - 1)
             except OverflowError:
