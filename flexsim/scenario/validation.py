@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from datetime import date, datetime
 from fractions import Fraction
+from numbers import Real
 from typing import TYPE_CHECKING, NoReturn
 
 from flexsim.errors import ScenarioError
@@ -167,8 +168,8 @@ class _Check:
             self.whole(path, value.tokens, 0)
             return
         percent = value.percent
-        if not isinstance(percent, Fraction):
-            self.fail(path, f"expected a percentage as a Fraction, got {percent!r}")
+        if isinstance(percent, bool) or not isinstance(percent, Real) or not math.isfinite(percent):
+            self.fail(path, f"expected a percentage like Fraction(20) for 20%, got {percent!r}")
         if percent < 0:
             self.fail(path, f"a percentage can't be below 0%, got {fmt(float(percent))}%")
         if percent > FULL_PERCENT:
