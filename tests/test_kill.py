@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def count_steps(monkeypatch, folder: Path, fresh: bool = True) -> int:
         real = getattr(owner, name)
 
         def counted(*args, _real=real, **kwargs):
-            calls.append(1)
+            if threading.current_thread() is threading.main_thread():  # not a leftover thread's
+                calls.append(1)
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, counted)
@@ -89,9 +91,10 @@ def signal_at(monkeypatch, step: int, signum: int) -> None:
         real = getattr(owner, name)
 
         def interrupted(*args, _real=real, **kwargs):
-            calls.append(1)
-            if len(calls) == step:
-                os.kill(os.getpid(), signum)
+            if threading.current_thread() is threading.main_thread():
+                calls.append(1)
+                if len(calls) == step:
+                    os.kill(os.getpid(), signum)
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, interrupted)
