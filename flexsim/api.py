@@ -11,6 +11,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NoReturn
 
 import numpy as np
 
@@ -29,7 +30,9 @@ from flexsim.engine.plan import Plan
 from flexsim.engine.records import DETAILS, RunTable
 from flexsim.engine.runner import choose_engine, collect
 from flexsim.engine.tracking import Tracked
+from flexsim.errors import ScenarioError
 from flexsim.output.progress import Progress, Tick
+from flexsim.scenario import limits
 from flexsim.scenario.loader import load_scenario as load
 from flexsim.scenario.model import Scenario
 
@@ -184,7 +187,9 @@ def simulate(
         raise ValueError("runs must be at least 1")
     if precision is not None and not 0 < precision < 1:
         raise ValueError("precision must be between 0 and 1")
-    plan = Plan(scenario)
+    plan = Plan(scenario)  # validates the scenario, with its own runs
+    if runs != scenario.runs:
+        check_runs(scenario, runs)
     chosen = choose_engine(plan, engine)
     bar = Progress(enabled=False if callable(progress) else progress)
     tick = progress if callable(progress) else bar.phase("simulating", runs)
@@ -212,6 +217,16 @@ def simulate(
         results.precision = precision
         results.precision_reached = precise_enough(records, plan, precision)
     return results
+
+
+def check_runs(scenario: Scenario, runs: int) -> None:
+    """`runs` other than the scenario's own: within the limit, the memory budget and the work."""
+
+    def fail(path: str, message: str) -> NoReturn:
+        raise ScenarioError(message, file=scenario.source, path=path)
+
+    limits.check_runs(runs, fail, "runs")
+    limits.check_cost(scenario, fail, runs=runs, runs_key="runs")
 
 
 def precise_enough(records: RunTable, plan: Plan, precision: float) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from flexsim import __version__
 from flexsim.defaults import DEFAULT_ENGINE, DEFAULT_OBJECTIVE, ENGINES, OBJECTIVES
 from flexsim.errors import CalibrationError, FlexsimError, OptimizeError, UsageError
+from flexsim.scenario import limits
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -21,23 +22,40 @@ if TYPE_CHECKING:
     Output = tuple[str, str | bytes, Kind]  # (path, content, kind) of one output file
 
 
-def _whole(least: int, words: str):
-    """An argparse type: a whole number of at least `least`."""
+def _whole(least: int, words: str, most: int | None = None):
+    """An argparse type: a whole number from `least` to `most`."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {_short(text)!r}") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"must be {words}, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"at most {most:,} (see what-flexsim-refuses.md), got {value:,}")
         return value
 
     return parse
 
 
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _name(text: str) -> str:
+    """An argparse type: a name a file can store (a shell can pass bytes that are not UTF-8)."""
+    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise argparse.ArgumentTypeError("holds bytes that are not UTF-8 text: retype the name")
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty text")
+    return text
+
+
 _positive_int = _whole(1, "at least 1")
-_seed = _whole(0, "0 or more")
+_runs = _whole(1, "at least 1", limits.INTEGERS["runs"])
+_seed = _whole(0, "0 or more", limits.ANY_INTEGER)
+_lead = _whole(0, "0 or more", limits.INTEGERS["lead_days"])
 
 
 def _probability(text: str) -> float:
@@ -63,7 +81,7 @@ def _memory(text: str) -> int:
 
 def _common(cmd: argparse.ArgumentParser, what: str, default: str = "the file's") -> None:
     """The options every simulating command shares."""
-    cmd.add_argument("--runs", type=_positive_int, help=f"number of runs (default: {default})")
+    cmd.add_argument("--runs", type=_runs, help=f"number of runs (default: {default})")
     cmd.add_argument("--seed", type=_seed, help=f"root random seed (default: {default})")
     _where(cmd)
     cmd.add_argument("--json", metavar="OUT.json", help=f"write {what} as JSON")
@@ -156,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--lead-days",
-        type=_seed,
+        type=_lead,
         metavar="DAYS",
         help="workdays from ordering a top-up to its arrival (default: the pool's reorder "
         "lead_days, else 10)",
@@ -202,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--reorder-tokens", metavar="SIZES", help="top-up sizes to try, e.g. 500,1000")
     opt.add_argument(
         "--reorder-lead",
-        type=_seed,
+        type=_lead,
         metavar="DAYS",
         help="top-up lead time in workdays (default: the scenario's, else 0)",
     )
@@ -412,7 +430,7 @@ def _history_commands(sub) -> None:
         metavar="DATE",
         help="last forecast day (default: one year after start, less a day)",
     )
-    cal.add_argument("--name", help="the scenario's name (default: from the export's file name)")
+    cal.add_argument("--name", type=_name, help="the scenario's name (default: from the export's file name)")
     cal.add_argument(
         "--backtest",
         type=_positive_int,
@@ -447,11 +465,11 @@ def _history_commands(sub) -> None:
     )
     bt.add_argument(
         "--horizon",
-        type=_positive_int,
+        type=_whole(1, "at least 1", limits.MAX_DAYS),
         metavar="DAYS",
         help="forecast DAYS days after each split (default: to the end of the file)",
     )
-    bt.add_argument("--runs", type=_positive_int, default=1000, help="runs per forecast (default 1000)")
+    bt.add_argument("--runs", type=_runs, default=1000, help="runs per forecast (default 1000)")
     bt.add_argument("--seed", type=_seed, default=1, help="root random seed (default 1)")
     _where(bt)
     bt.add_argument("--json", metavar="OUT.json", help="write the comparison as JSON")
@@ -1001,6 +1019,10 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except FlexsimError as exc:  # the one translation of bad input into a line and exit status 2
         print(f"flexsim: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the system can't read or write (EIO, ENOSPC...): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"flexsim: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except Terminated as exc:
         print("flexsim: terminated", file=sys.stderr)

@@ -19,7 +19,7 @@ from flexsim.engine.behaviour import Behaviour, empty_grids
 from flexsim.engine.ledger import DAY
 from flexsim.engine.plan import Plan
 from flexsim.engine.seat import LAUNCH, RENEWAL, Seat
-from flexsim.scenario.model import Calendar, Event, Lot, Pool, Reorder, Threshold
+from flexsim.scenario.model import Calendar, Event, Group, Lot, Pool, ProductUse, Reorder, Threshold
 
 H = 3600
 MON = date(2026, 1, 5)
@@ -83,7 +83,8 @@ def test_seasonality_events_active_ranges_and_holidays():
     event = Event("shutdown", date(2026, 3, 2), date(2026, 3, 13), 0.0, None)  # two weeks
     assert one(replace(sc, events=(event,))).get("charges") == 261 - 10
     other = Event("other team", date(2026, 3, 2), date(2026, 3, 13), 0.0, ("someone else",))
-    assert one(replace(sc, events=(other,))).get("charges") == 261
+    idle = Group("someone else", (ProductUse("Revit", 0.0),))  # a group the event names (never launches)
+    assert one(replace(sc, groups=(*sc.groups, idle), events=(other,))).get("charges") == 261
     active = solo(active_from=date(2026, 2, 2), active_to=date(2026, 2, 27))  # all of Feb: 20 days
     assert one(active).get("charges") == 20
     holidays = Calendar(holidays=frozenset({date(2026, 1, 1), date(2026, 12, 25), date(2026, 12, 26)}))

@@ -40,15 +40,15 @@ def parse_sizes(text: str) -> list[int]:
         start, stop, step = parts
         if step <= 0 or stop < start:
             raise OptimizeError(f"--sizes {text}: need START <= STOP and STEP > 0")
-        sizes = list(range(start, stop + 1, step))
+        sizes: Sequence[int] = range(start, stop + 1, step)  # its length is known before it is built
     else:
         sizes = listed or []
     if not sizes:
         raise OptimizeError("--sizes: no size given")
+    if len(sizes) > 1000:
+        raise OptimizeError(f"--sizes {text}: {len(sizes):,} sizes; at most 1000")
     if min(sizes) < 1:
         raise OptimizeError(f"--sizes {text}: sizes must be at least 1 token")
-    if len(sizes) > 1000:
-        raise OptimizeError(f"--sizes {text}: {len(sizes)} sizes; at most 1000")
     return sorted(set(sizes))
 
 

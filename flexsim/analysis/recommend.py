@@ -299,7 +299,7 @@ def _advise_pool(
     drawn_last = all(expires > lot.expires for lot in pool_lots)
     exact_shortcut = rule is None and drawn_last
     variant = replace(sc, lots=sc.lots + (Lot(TOPUP_NAME, when, STEP, 0.0, expires, pool),))
-    vplan = Plan(variant)
+    vplan = Plan(variant, validate=False)  # the top-up's price 0 is a placeholder: sweep prices it
     slot = len(variant.lots) - 1
     short = (base["ran_out"] | (base["blocked"] > 0)) if exact_shortcut else np.ones(n, bool)
     rows = np.flatnonzero(short)

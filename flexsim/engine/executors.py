@@ -10,8 +10,10 @@ records, and results do not depend on where, or in which order, the batches ran.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -53,7 +55,7 @@ def plan_of(parcel: ScenarioParcel) -> Plan:
     with _plans_lock:
         plan = _plans.get(parcel.digest)
         if plan is None:
-            plan = Plan(pickle.loads(parcel.blob))
+            plan = Plan(pickle.loads(parcel.blob), validate=False)  # validated where it was sent from
             while len(_plans) >= KEEP_PLANS:
                 _plans.pop(next(iter(_plans)))
             _plans[parcel.digest] = plan
@@ -131,8 +133,25 @@ def dispatch(
     elif workers <= 1 or len(chunks) <= 1:
         yield from in_process(plan, fn, chunks, extra)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             yield from on_executor(pool, plan, fn, chunks, extra)
+
+
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def end_with_parent(parent: int) -> None:
+    """In a local worker: end when the command's process is gone. A SIGKILL, which the command
+    can't pass on, would otherwise leave the workers waiting for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="flexsim-orphan-check", daemon=True).start()
 
 
 CONNECT_SECONDS = 5.0  # a scheduler that does not answer within this is reported, not waited for

@@ -37,8 +37,10 @@ class LotSlot:
 class Plan:
     """Everything about a scenario that does not depend on the random draws."""
 
-    def __init__(self, scenario: Scenario):
-        self.scenario = sc = scenario
+    def __init__(self, scenario: Scenario, *, validate: bool = True):
+        """`validate=False` only for a scenario flexsim made itself from a validated one (a
+        placeholder pack priced later) or checked already before it was sent to a worker."""
+        self.scenario = sc = scenario.validate() if validate else scenario
         self.days = sc.days  # the run ends at 00:00 of day `days`
         self.end_time = self.days * DAY
         cal = sc.calendar

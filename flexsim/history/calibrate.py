@@ -37,6 +37,7 @@ import numpy as np
 from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import CalibrationError, UsageFileError
 from flexsim.history.usage_export import Dates, Usage, read_table, whole_tokens
+from flexsim.scenario import limits
 from flexsim.scenario.catalog import (
     CATALOG,
     CATALOG_DATE,
@@ -55,6 +56,7 @@ from flexsim.scenario.model import (
     one_year_after,
     tier_price,
 )
+from flexsim.scenario.validation import storable
 
 WORKDAYS_PER_WEEK = 5  # the export does not say which days are workdays: Monday to Friday
 SHORT_HISTORY = 60  # workdays (12 weeks): below this a rate is flagged as uncertain
@@ -416,9 +418,12 @@ def read_packs(
                 price = float(raw)
             except ValueError:
                 price = -1.0
-            if not (math.isfinite(price) and price > 0):
+            if not (math.isfinite(price) and 0 < price <= limits.NUMBERS["price"]):
                 raise UsageFileError(
-                    f"price is {text(cells, 'price')!r}: expected USD per token, like 2.75", source, number
+                    f"price is {text(cells, 'price')!r}: expected USD per token, like 2.75 "
+                    f"(at most {limits.NUMBERS['price']:,.0f})",
+                    source,
+                    number,
                 )
         expires = one_year_after(bought)
         if text(cells, "expires"):
@@ -615,7 +620,7 @@ def calibrate(
             "no --packs file: the scenario holds one assumed pack per team, sized to the expected "
             "demand. Replace it with your real packs"
         )
-    name = name or f"Calibrated from {os.path.basename(usage.source)}"
+    name = name or f"Calibrated from {storable(os.path.basename(usage.source))}"
     scenario = _scenario(result, packs, start, end, name, runs, seed, f"<calibrated from {usage.source}>")
     return Calibration(scenario, result, packs, usage, packs_path, notes)
 

@@ -30,6 +30,7 @@ from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import UsageFileError
 from flexsim.output.cells import csv_table, unquote_cell, xlsx_table
 from flexsim.scenario.catalog import CATALOG, spelling_hint
+from flexsim.scenario.limits import MAX_PACK_TOKENS
 from flexsim.scenario.reading import open_input
 
 __all__ = [
@@ -249,7 +250,10 @@ def _encoding(p: Path, source: str) -> str:
     """UTF-16 (with its byte-order mark), else UTF-8, else Windows-1252, checked over the whole file
     chunk by chunk; a file holding NUL bytes is not text."""
     with open_input(source, lambda m: UsageFileError(m, source)) as handle:
-        head = handle.read(4)
+        try:
+            head = handle.read(4)
+        except OSError as exc:
+            raise UsageFileError(f"cannot read the file: {exc.strerror or exc}", source) from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     offset = 0
@@ -316,6 +320,7 @@ def _lines(text, source: str) -> Iterator[str]:
 _XLSX_PART_LIMIT = 512 * 1024 * 1024
 _XLSX_TOTAL_LIMIT = 1024 * 1024 * 1024
 _XLSX_RATIO_LIMIT = 200  # real workbooks pack about 5 to 20 times
+_XLSX_CELL_LIMIT = 1 << 20  # bytes of one cell's text (or of any text between two tags)
 
 
 def _check_zip(p: Path, source: str) -> None:
@@ -338,6 +343,43 @@ def _check_zip(p: Path, source: str) -> None:
         raise UsageFileError(
             f"the workbook unpacks to {total:,} bytes: too large to be a usage export; save it as CSV", source
         )
+    try:
+        with zipfile.ZipFile(p) as book:
+            for part in parts:
+                if part.filename.endswith(".xml"):
+                    _check_cells(book, part, source)
+    except UsageFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise UsageFileError(f"not a readable .xlsx workbook ({type(exc).__name__})", source) from None
+
+
+def _check_cells(book: zipfile.ZipFile, part: zipfile.ZipInfo, source: str) -> None:
+    """Refuse a text between two XML tags (a cell) longer than _XLSX_CELL_LIMIT, and a part that
+    unpacks to more than its header said: the XML parser would take minutes over either."""
+    run = seen = 0  # bytes since the last '<', bytes unpacked
+    with book.open(part) as stream:
+        while chunk := stream.read(1 << 22):
+            seen += len(chunk)
+            if seen > part.file_size:
+                raise UsageFileError(
+                    f"the workbook's part {part.filename!r} unpacks to more than the {part.file_size:,} "
+                    "bytes its header says: not a usage export",
+                    source,
+                )
+            pieces = chunk.split(b"<")
+            longest = run + len(pieces[0])
+            if len(pieces) > 1:
+                longest = max(longest, max(map(len, pieces[1:-1]), default=0))
+                run = len(pieces[-1])
+            else:
+                run = longest
+            if max(longest, run) > _XLSX_CELL_LIMIT:
+                raise UsageFileError(
+                    f"the workbook's part {part.filename!r} holds a cell of more than "
+                    f"{_XLSX_CELL_LIMIT:,} bytes: not a usage export (names, e-mails and dates are short)",
+                    source,
+                )
 
 
 def _xlsx_rows(p: Path, source: str) -> Iterator[tuple[int, Sequence[object]]]:
@@ -468,10 +510,13 @@ def whole_tokens(value: object, column: str, source: str, row: int) -> int:
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
         try:
-            as_float = float(text)
-            if not as_float.is_integer():
-                raise ValueError
-            number = int(as_float)
+            if text.isdigit():  # exactly, however long: float() would round it
+                number = int(text)
+            else:
+                as_float = float(text)
+                if not as_float.is_integer():
+                    raise ValueError
+                number = int(as_float)
         except (ValueError, OverflowError):
             what = "empty" if not text else f"{text!r}"
             raise UsageFileError(
@@ -480,6 +525,12 @@ def whole_tokens(value: object, column: str, source: str, row: int) -> int:
     if number < 0:
         raise UsageFileError(
             f"{column} is {number}: expected a whole number of tokens (0 or more)", source, row
+        )
+    if number > MAX_PACK_TOKENS:
+        raise UsageFileError(
+            f"{column} is {number:,}: more tokens than flexsim counts (at most {MAX_PACK_TOKENS:,})",
+            source,
+            row,
         )
     return number
 

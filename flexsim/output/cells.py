@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\n]")
+# ... and lone surrogates (a file name's undecodable bytes), which no UTF-8 file can store
+_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\n\ud800-\udfff]")
 
 
 def safe_cell(value: object, raw: bool = False) -> object:
@@ -93,6 +94,6 @@ def xlsx_table(
 
 
 def one_line(text: object) -> str:
-    """Outside text made safe for one line of a comment (YAML, CSV note): line breaks and control
-    characters shown as escapes, so they can't start a line of their own."""
+    """Outside text made safe for one line of a comment (YAML, CSV note): line breaks, control
+    characters and lone surrogates shown as escapes, so they can't start a line of their own."""
     return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], str(text))

@@ -249,9 +249,20 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+_holding = False  # inside _signals_held: a signal is noted, and acted on at its end
+_deferred: list[int] = []
+
+
 def _on_signal(signum: int, _frame) -> None:
     if os.getpid() != _MAIN_PID:  # a worker process: end quietly, the main process reports
         os._exit(128 + signum)
+    if _holding:  # delivered through another thread, which the mask does not cover
+        _deferred.append(signum)
+        return
+    _end(signum)
+
+
+def _end(signum: int) -> None:
     import multiprocessing
 
     for child in multiprocessing.active_children():
@@ -274,17 +285,27 @@ def install_signals() -> None:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM/SIGHUP back (they are delivered after), so a set of renames completes."""
+    """Hold SIGINT/SIGTERM/SIGHUP back until the block ends, so a set of renames completes.
+
+    The mask holds them in this thread; a signal another thread receives runs the handler here
+    all the same, so the handler only notes it while the block runs."""
+    global _holding
     held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     except (AttributeError, OSError, ValueError):
-        yield
-        return
+        old = None
+    _holding = True
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _holding = False
+        noted = _deferred[:1]
+        _deferred.clear()
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a held signal is handled here
+        if noted:
+            _end(noted[0])
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from flexsim.errors import ScenarioError
+from flexsim.scenario import limits
 from flexsim.scenario.catalog import CATALOG, catalog_rates, spelling_hint
 from flexsim.scenario.hints import encoding_hint, key_hint, seasonality_hint, yaml_hint
 from flexsim.scenario.model import (
@@ -45,6 +46,7 @@ from flexsim.scenario.model import (
     tier_price,
 )
 from flexsim.scenario.reading import compose, read_input
+from flexsim.scenario.validation import storable
 
 __all__ = ["load_scenario", "parse_scenario"]
 
@@ -59,7 +61,6 @@ TOP_KEYS = (
     "name", "start", "end", "days", "calendar", "products", "lots", "purchasing", "pools",
     "users", "seasonality", "events", "subscriptions", "costs", "simulation", "provenance",
 )  # fmt: skip
-MAX_DAYS = 7305  # 20 years: times are kept in 32-bit seconds
 
 CALENDAR_KEYS = ("workdays", "holidays")
 LOT_KEYS = ("name", "date", "tokens", "price", "expires", "pool")
@@ -192,6 +193,24 @@ class _Doc:
     def __init__(self, source: str) -> None:
         self.source = source
         self._ctor = SafeConstructor()
+        self.lines: dict[str, int | None] = {}  # key path as written -> line of its value
+        self.aliases: dict[str, str] = {}  # the model's key path -> the one the file wrote
+
+    def note(self, path: str, node: Node) -> None:
+        self.lines.setdefault(path, _line(node))
+
+    def locate(self, path: str) -> tuple[str, int | None]:
+        """Where the file wrote the model's key `path` (for the model's own messages)."""
+        for canonical in sorted(self.aliases, key=len, reverse=True):
+            if path == canonical or path.startswith((canonical + ".", canonical + "[")):
+                path = self.aliases[canonical] + path[len(canonical) :]
+                break
+        probe = path
+        while probe:
+            if probe in self.lines:
+                return path, self.lines[probe]
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
+        return path, None
 
     def fail(self, node: Node | None, path: str, message: str) -> NoReturn:
         raise ScenarioError(message, file=self.source, path=path, line=_line(node))
@@ -231,10 +250,11 @@ class _Doc:
             self.fail(node, path, f"expected {expected}, got {_describe(node)}")
         try:
             return self._ctor.construct_object(node)
-        except (ValueError, OverflowError, yaml.YAMLError):
+        except Exception:  # noqa: BLE001 - a tag's constructor fails in its own ways (!!int "")
             if node.tag == _TIMESTAMP:
                 self.fail(node, path, f"{node.value!r} is not a valid date (expected YYYY-MM-DD)")
-            self.fail(node, path, f"expected {expected}, got {_describe(node)}")
+            tag = node.tag.replace(_TAG, "!!")
+            self.fail(node, path, f"expected {expected}, got {_short(str(node.value))!r} tagged {tag}")
 
     def integer(self, node: Node, path: str, minimum: int | None = None) -> int:
         expected = {None: "a whole number", 0: "a whole number >= 0", 1: "a positive whole number"}.get(
@@ -248,6 +268,8 @@ class _Doc:
         assert isinstance(value, int)
         if minimum is not None and value < minimum:
             self.fail(node, path, f"must be {expected}, got {value}")
+        if value > (top := limits.integer_limit(path)):  # before anything is built from it
+            self.fail(node, path, limits.too_large(path, value, top))
         return value
 
     def number(
@@ -362,6 +384,8 @@ class _Doc:
     def seq(self, node: Node, path: str, what: str = "a list") -> list[Node]:
         if not isinstance(node, SequenceNode):
             self.fail(node, path, f"expected {what}, got {_describe(node)}")
+        for i, item in enumerate(node.value):
+            self.note(f"{path}[{i}]", item)
         return list(node.value)
 
     def mapping(self, node: Node, path: str, allowed: Sequence[str] | None, what: str = "a mapping") -> _Map:
@@ -397,11 +421,13 @@ class _Map:
             if allowed is not None and key not in allowed:
                 doc.fail(key_node, key_path, _unknown_key_message(key, allowed, path))
             self.entries[key] = (key_node, value_node)
+            doc.note(key_path, value_node)
         for key, pair in inherited.items():
             if key not in self.entries:
                 if allowed is not None and key not in allowed:
                     doc.fail(pair[0], _join(path, key), _unknown_key_message(key, allowed, path))
                 self.entries[key] = pair
+                doc.note(_join(path, key), pair[1])
 
     def _merged(self, node: Node, seen: set[int]) -> Iterator[tuple[str, tuple[Node, Node]]]:
         if id(node) in seen:
@@ -463,7 +489,11 @@ class _Builder:
     def build(self) -> Scenario:
         top = self.top
         name_node = top.get("name")
-        name = self.doc.text(name_node, "name") if name_node is not None else Path(self.doc.source).stem
+        name = (
+            self.doc.text(name_node, "name")
+            if name_node is not None
+            else storable(Path(self.doc.source).stem)
+        )
         start, end = self._horizon()
         calendar = self._calendar()
         products = self._products()
@@ -497,7 +527,7 @@ class _Builder:
             seed=seed,
             source=self.doc.source,
             provenance=provenance,
-        )
+        ).validate(self.doc.locate)
 
     # --- horizon and calendar -------------------------------------------------------------------
 
@@ -510,20 +540,16 @@ class _Builder:
         if end_node is None and days_node is None:
             doc.fail(top.node, "end", "missing required key 'end' (or 'days: N')")
         if days_node is not None:
+            doc.aliases["end"] = "days"
             days = doc.integer(days_node, "days", 1)
-            if days > MAX_DAYS:
-                doc.fail(days_node, "days", f"{days} days is too long: at most {MAX_DAYS} (20 years)")
+            if days > limits.MAX_DAYS:
+                doc.fail(days_node, "days", f"{days} days is too long: at most {limits.MAX_DAYS} (20 years)")
             try:
                 return start, start + timedelta(days=days - 1)
             except OverflowError:
                 doc.fail(days_node, "days", f"{days} days from {start} runs past the year 9999")
         assert end_node is not None
-        end = doc.date(end_node, "end")
-        if end < start:
-            doc.fail(end_node, "end", f"end {end} is before start {start}")
-        if (end - start).days + 1 > MAX_DAYS:
-            doc.fail(end_node, "end", f"the horizon is too long: at most {MAX_DAYS} days (20 years)")
-        return start, end
+        return start, doc.date(end_node, "end")
 
     def _calendar(self) -> Calendar:
         doc = self.doc
@@ -682,13 +708,6 @@ class _Builder:
             names[name] = i
             date_node = entry.need("date")
             bought = doc.date(date_node, entry.at("date"))
-            if (bought - end).days > 1:  # a pack arriving as the run ends (00:00 after `end`) is fine
-                doc.fail(
-                    date_node,
-                    entry.at("date"),
-                    f"lot date {bought} is after the run ends (end {end}); "
-                    "drop the lot or extend the horizon",
-                )
             tokens = doc.integer(entry.need("tokens"), entry.at("tokens"), 1)
             price_node = entry.get("price")
             if price_node is not None:
@@ -698,18 +717,6 @@ class _Builder:
             expires_node = entry.get("expires")
             if expires_node is not None:
                 expires = doc.date(expires_node, entry.at("expires"))
-                if expires <= bought:
-                    doc.fail(
-                        expires_node,
-                        entry.at("expires"),
-                        f"expires {expires} must be after the lot date {bought}",
-                    )
-                if expires <= start:
-                    doc.fail(
-                        expires_node,
-                        entry.at("expires"),
-                        f"this lot expired before start: it expires {expires}, start is {start}",
-                    )
             else:
                 try:
                     expires = one_year_after(bought)
@@ -733,6 +740,7 @@ class _Builder:
         path = "purchasing.reorder"
         if isinstance(node, MappingNode):
             entries = [doc.mapping(node, path, REORDER_KEYS)]
+            doc.aliases[f"{path}[0]"] = path
         else:
             items = doc.seq(node, path, "a mapping {below, tokens, ...} or a list of them with pool: keys")
             entries = [
@@ -762,14 +770,6 @@ class _Builder:
             price = (
                 doc.number(price_node, entry.at("price"), positive=True) if price_node is not None else None
             )
-            if below.percent == 100 and lead_days == 0 and max_orders is None:
-                doc.fail(
-                    below_node,
-                    entry.at("below"),
-                    "below: 100% with lead_days 0 and no max_orders would reorder without end "
-                    "(the balance never reaches 100% of tokens bought once any are used); "
-                    "lower the threshold, or set lead_days or max_orders",
-                )
             reorders.append(Reorder(pool, below, tokens, lead_days, max_orders, price))
         return tuple(reorders)
 
@@ -861,6 +861,7 @@ class _Builder:
             self._check_product(product, key_node, path, products)
             if isinstance(value_node, ScalarNode) and value_node.tag in (_INT, _FLOAT):
                 uses.append(ProductUse(product, doc.number(value_node, path, 0.0, 7.0)))  # shorthand
+                doc.aliases[f"{path}.days_per_week"] = path
                 continue
             use = doc.mapping(value_node, path, USE_KEYS, "a mapping {days_per_week: N}")
             dpw = doc.number(use.need("days_per_week"), use.at("days_per_week"), 0.0, 7.0)
@@ -876,17 +877,8 @@ class _Builder:
     def _history(self, node: Node, path: str) -> History:
         doc = self.doc
         section = doc.mapping(node, path, HISTORY_KEYS, "a mapping {days_used, workdays}")
-        used_node = section.need("days_used")
-        used = doc.integer(used_node, section.at("days_used"), 0)
-        workdays = doc.integer(section.need("workdays"), section.at("workdays"), 0)
-        if used > workdays:
-            doc.fail(
-                used_node,
-                section.at("days_used"),
-                f"days_used {used} is more than workdays "
-                f"{workdays} (the days used are counted among the workdays observed)",
-            )
-        return History(used, workdays)
+        used = doc.integer(section.need("days_used"), section.at("days_used"), 0)
+        return History(used, doc.integer(section.need("workdays"), section.at("workdays"), 0))
 
     def _check_product(self, product: str, node: Node, path: str, products: dict[str, int]) -> None:
         if product in products:
@@ -925,11 +917,7 @@ class _Builder:
         section = doc.mapping(node, entry.at("active"), ACTIVE_KEYS, "a mapping {from, to} of dates")
         from_node, to_node = section.get("from"), section.get("to")
         first = doc.date(from_node, section.at("from")) if from_node is not None else None
-        last = doc.date(to_node, section.at("to")) if to_node is not None else None
-        if first is not None and last is not None and last < first:
-            assert to_node is not None
-            doc.fail(to_node, section.at("to"), f"to {last} is before from {first}")
-        return first, last
+        return first, doc.date(to_node, section.at("to")) if to_node is not None else None
 
     # --- usage patterns and costs ----------------------------------------------------------------
 
@@ -951,8 +939,8 @@ class _Builder:
             if number in seen:
                 doc.fail(key_node, path, f"{MONTHS[number]} is already given as {seen[number]!r}")
             seen[number] = month
-            if isinstance(value_node, ScalarNode) and seasonality_hint(value_node.value):
-                doc.fail(value_node, path, seasonality_hint(value_node.value))
+            if isinstance(value_node, ScalarNode) and (hint := seasonality_hint(value_node.value)):
+                doc.fail(value_node, path, hint)
             factors[number] = doc.number(value_node, path, 0.0)
         return tuple(factors)
 
@@ -969,10 +957,7 @@ class _Builder:
             name_node = entry.get("name")
             name = doc.text(name_node, entry.at("name")) if name_node is not None else f"event-{i + 1}"
             first = doc.date(entry.need("from"), entry.at("from"))
-            to_node = entry.need("to")
-            last = doc.date(to_node, entry.at("to"))
-            if last < first:
-                doc.fail(to_node, entry.at("to"), f"to {last} is before from {first}")
+            last = doc.date(entry.need("to"), entry.at("to"))
             multiplier = doc.number(entry.need("multiplier"), entry.at("multiplier"), 0.0)
             names: tuple[str, ...] | None = None
             if (groups_node := entry.get("groups")) is not None:

@@ -6,10 +6,15 @@ input); the engines only read it. Dates are `datetime.date`; token counts are `i
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flexsim.scenario.validation import Locate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -33,6 +38,7 @@ class Threshold:
     def describe(self) -> str:
         if self.tokens is not None:
             return f"{self.tokens:,} tokens"
+        assert self.percent is not None
         return f"{float(self.percent):g}%"
 
 
@@ -82,10 +88,10 @@ class Lot:
     """A token pack bought before or during the horizon."""
 
     name: str
-    date: date
+    date: dt.date
     tokens: int
     price: float
-    expires: date
+    expires: dt.date
     pool: str = "main"
     price_given: bool = False  # False: price came from the tiers / default, re-priced when resized
 
@@ -220,6 +226,14 @@ class Scenario:
     def days(self) -> int:
         """Number of simulated days (the run ends at 00:00 of day `days`)."""
         return (self.end - self.start).days + 1
+
+    def validate(self, locate: Locate | None = None) -> Scenario:
+        """This scenario if it can run and end; else a one-line `ScenarioError` (see
+        flexsim.scenario.validation). `locate` maps key paths to where the file wrote them."""
+        from flexsim.scenario.validation import validate
+
+        validate(self, locate)
+        return self
 
     def pool_names(self) -> list[str]:
         return [p.name for p in self.pools]
