@@ -4,10 +4,15 @@ Every fenced ```console block in docs/ holds commands (lines starting with `$ fl
 followed by the output it prints. This runs each command from the repository root, with stdout
 piped (so the plain text, not the terminal tables), and compares. Only the run time in seconds,
 which no two machines share, is left out of the comparison.
+
+A page that shows only part of a long output (a few rows of a CSV, one figure of a summary) puts
+the part in a ```text or ```json block right after the comment `<!-- excerpt of: flexsim ... -->`;
+each of its lines must then be a line of that command's output, in the same order.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -19,13 +24,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = re.compile(r"\(\d+(\.\d+)? s\)")
+EXCERPT = re.compile(r"^<!-- excerpt of: (flexsim .+?) -->$")
+
+
+def docs() -> list[tuple[str, list[str]]]:
+    return [
+        (doc.relative_to(ROOT).as_posix(), doc.read_text(encoding="utf-8").splitlines())
+        for doc in sorted((ROOT / "docs").rglob("*.md"))
+    ]
 
 
 def console_blocks() -> list[tuple[str, int, str, str]]:
     """(doc, line, command, expected output) for every command in a ```console block."""
     out = []
-    for doc in sorted((ROOT / "docs").rglob("*.md")):
-        lines = doc.read_text(encoding="utf-8").splitlines()
+    for doc, lines in docs():
         i = 0
         while i < len(lines):
             if lines[i].strip() != "```console":
@@ -36,13 +48,32 @@ def console_blocks() -> list[tuple[str, int, str, str]]:
             while i < len(lines) and lines[i].strip() != "```":
                 if lines[i].startswith("$ flexsim "):
                     if command:
-                        out.append((doc.relative_to(ROOT).as_posix(), start, command, "\n".join(expected)))
+                        out.append((doc, start, command, "\n".join(expected)))
                     command, start, expected = lines[i][2:], i + 1, []
                 else:
                     expected.append(lines[i])
                 i += 1
             if command:
-                out.append((doc.relative_to(ROOT).as_posix(), start, command, "\n".join(expected)))
+                out.append((doc, start, command, "\n".join(expected)))
+    return out
+
+
+def excerpt_blocks() -> list[tuple[str, int, str, str]]:
+    """(doc, line, command, excerpt) for every fenced block right after an `excerpt of:` comment."""
+    out = []
+    for doc, lines in docs():
+        for i, line in enumerate(lines):
+            found = EXCERPT.match(line.strip())
+            if not found:
+                continue
+            fence = i + 1
+            while fence < len(lines) and not lines[fence].strip():
+                fence += 1
+            assert fence < len(lines) and lines[fence].startswith("```"), f"{doc}:{i + 1}: no block follows"
+            end = fence + 1
+            while end < len(lines) and lines[end].strip() != "```":
+                end += 1
+            out.append((doc, fence + 1, found.group(1), "\n".join(lines[fence + 1 : end])))
     return out
 
 
@@ -50,22 +81,43 @@ def normal(text: str) -> str:
     return "\n".join(SECONDS.sub("(N s)", line).rstrip() for line in text.strip("\n").splitlines())
 
 
-BLOCKS = console_blocks()
-
-
-def test_the_docs_have_commands_to_check():
-    assert len(BLOCKS) >= 3
-
-
-@pytest.mark.parametrize(
-    ("doc", "line", "command", "expected"), BLOCKS, ids=[f"{b[0]}:{b[1]}" for b in BLOCKS]
-)
-def test_documented_command_prints_what_the_docs_show(doc, line, command, expected, tmp_path):
+@functools.cache
+def prints(command: str) -> str:
+    """What `command` prints from the repository root: stdout, and stderr too when it fails."""
     words = shlex.split(command)
     assert words[0] == "flexsim"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
     done = subprocess.run(
         [sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, capture_output=True, text=True, env=env
     )
-    got = done.stdout if done.returncode == 0 else done.stdout + done.stderr
+    return done.stdout if done.returncode == 0 else done.stdout + done.stderr
+
+
+BLOCKS = console_blocks()
+EXCERPTS = excerpt_blocks()
+
+
+def test_the_docs_have_commands_to_check():
+    assert len(BLOCKS) >= 3
+    assert len(EXCERPTS) >= 1
+
+
+@pytest.mark.parametrize(
+    ("doc", "line", "command", "expected"), BLOCKS, ids=[f"{b[0]}:{b[1]}" for b in BLOCKS]
+)
+def test_documented_command_prints_what_the_docs_show(doc, line, command, expected):
+    got = prints(command)
     assert normal(got) == normal(expected), f"{doc}:{line}: `{command}` prints something else:\n{got}"
+
+
+@pytest.mark.parametrize(
+    ("doc", "line", "command", "excerpt"), EXCERPTS, ids=[f"{b[0]}:{b[1]}" for b in EXCERPTS]
+)
+def test_documented_excerpt_is_part_of_what_the_command_prints(doc, line, command, excerpt):
+    got = normal(prints(command)).splitlines()
+    at = 0
+    for shown in normal(excerpt).splitlines():
+        if not shown:
+            continue
+        assert shown in got[at:], f"{doc}:{line}: `{command}` does not print, here or later:\n{shown}"
+        at = got.index(shown, at) + 1
