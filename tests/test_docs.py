@@ -7,7 +7,8 @@ which no two machines share, is left out of the comparison.
 
 A page that shows only part of a long output (a few rows of a CSV, one figure of a summary) puts
 the part in a ```text or ```json block right after the comment `<!-- excerpt of: flexsim ... -->`;
-each of its lines must then be a line of that command's output, in the same order.
+each of its lines must then be a line of what that command shows on a terminal (standard output
+and error, as they come), in the same order; a line `...` stands for lines left out.
 """
 
 from __future__ import annotations
@@ -81,16 +82,24 @@ def normal(text: str) -> str:
     return "\n".join(SECONDS.sub("(N s)", line).rstrip() for line in text.strip("\n").splitlines())
 
 
+def run(command: str, **streams) -> subprocess.CompletedProcess:
+    words = shlex.split(command)
+    assert words[0] == "flexsim"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, text=True, env=env, **streams)
+
+
 @functools.cache
 def prints(command: str) -> str:
     """What `command` prints from the repository root: stdout, and stderr too when it fails."""
-    words = shlex.split(command)
-    assert words[0] == "flexsim"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
-    done = subprocess.run(
-        [sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, capture_output=True, text=True, env=env
-    )
+    done = run(command, capture_output=True)
     return done.stdout if done.returncode == 0 else done.stdout + done.stderr
+
+
+@functools.cache
+def shows(command: str) -> str:
+    """What `command` shows on a terminal: stdout and stderr in the order it wrote them."""
+    return run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
 
 
 BLOCKS = console_blocks()
@@ -114,10 +123,16 @@ def test_documented_command_prints_what_the_docs_show(doc, line, command, expect
     ("doc", "line", "command", "excerpt"), EXCERPTS, ids=[f"{b[0]}:{b[1]}" for b in EXCERPTS]
 )
 def test_documented_excerpt_is_part_of_what_the_command_prints(doc, line, command, excerpt):
-    got = normal(prints(command)).splitlines()
+    got = normal(shows(command)).splitlines()
     at = 0
     for shown in normal(excerpt).splitlines():
-        if not shown:
+        if not shown or shown.strip() == "...":
             continue
         assert shown in got[at:], f"{doc}:{line}: `{command}` does not print, here or later:\n{shown}"
         at = got.index(shown, at) + 1
+
+
+def test_the_shipped_calibrated_scenario_is_what_calibrate_writes():
+    calibrate = "flexsim calibrate scenarios/firm-history-usage.csv --packs scenarios/firm-history-packs.csv"
+    shipped = (ROOT / "docs" / "examples" / "northwind.yaml").read_text(encoding="utf-8")
+    assert prints(f"{calibrate} -o -") == shipped
