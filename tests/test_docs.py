@@ -7,8 +7,8 @@ which no two machines share, is left out of the comparison.
 
 A page that shows only part of a long output (a few rows of a CSV, one figure of a summary) puts
 the part in a ```text or ```json block right after the comment `<!-- excerpt of: flexsim ... -->`;
-each of its lines must then be a line of what that command shows on a terminal (standard output
-and error, as they come), in the same order; a line `...` stands for lines left out.
+each of its lines must then be a line of what that command writes (its notes on standard error,
+then standard output), in the same order; a line `...` stands for lines left out.
 """
 
 from __future__ import annotations
@@ -82,24 +82,27 @@ def normal(text: str) -> str:
     return "\n".join(SECONDS.sub("(N s)", line).rstrip() for line in text.strip("\n").splitlines())
 
 
-def run(command: str, **streams) -> subprocess.CompletedProcess:
+@functools.cache
+def run(command: str) -> subprocess.CompletedProcess:
+    """Run `command` once from the repository root, as the docs' reader would (80 columns)."""
     words = shlex.split(command)
     assert words[0] == "flexsim"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, text=True, env=env, **streams)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+    return subprocess.run(
+        [sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, capture_output=True, text=True, env=env
+    )
 
 
-@functools.cache
 def prints(command: str) -> str:
-    """What `command` prints from the repository root: stdout, and stderr too when it fails."""
-    done = run(command, capture_output=True)
+    """What `command` prints: stdout, and stderr too when it fails."""
+    done = run(command)
     return done.stdout if done.returncode == 0 else done.stdout + done.stderr
 
 
-@functools.cache
 def shows(command: str) -> str:
-    """What `command` shows on a terminal: stdout and stderr in the order it wrote them."""
-    return run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
+    """Everything `command` writes: its notes and messages on stderr, then its stdout."""
+    done = run(command)
+    return done.stderr + done.stdout
 
 
 BLOCKS = console_blocks()
