@@ -8,7 +8,8 @@ which no two machines share, is left out of the comparison.
 A page that shows only part of a long output (a few rows of a CSV, one figure of a summary) puts
 the part in a ```text or ```json block right after the comment `<!-- excerpt of: flexsim ... -->`;
 each of its lines must then be a line of what that command writes (its notes on standard error,
-then standard output), in the same order; a line `...` stands for lines left out.
+then standard output), in the same order; a line `...` stands for lines left out. A block right
+after `<!-- file: docs/examples/NAME -->` shows that shipped file, whole and as it is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = re.compile(r"\(\d+(\.\d+)? s\)")
 EXCERPT = re.compile(r"^<!-- excerpt of: (flexsim .+?) -->$")
+FILE = re.compile(r"^<!-- file: (docs/examples/\S+) -->$")
 
 
 def docs() -> list[tuple[str, list[str]]]:
@@ -59,12 +61,12 @@ def console_blocks() -> list[tuple[str, int, str, str]]:
     return out
 
 
-def excerpt_blocks() -> list[tuple[str, int, str, str]]:
-    """(doc, line, command, excerpt) for every fenced block right after an `excerpt of:` comment."""
+def marked_blocks(marker: re.Pattern) -> list[tuple[str, int, str, str]]:
+    """(doc, line, what the comment names, block) for every fenced block right after a comment."""
     out = []
     for doc, lines in docs():
         for i, line in enumerate(lines):
-            found = EXCERPT.match(line.strip())
+            found = marker.match(line.strip())
             if not found:
                 continue
             fence = i + 1
@@ -106,7 +108,8 @@ def shows(command: str) -> str:
 
 
 BLOCKS = console_blocks()
-EXCERPTS = excerpt_blocks()
+EXCERPTS = marked_blocks(EXCERPT)
+FILES = marked_blocks(FILE)
 
 
 def test_the_docs_have_commands_to_check():
@@ -133,6 +136,12 @@ def test_documented_excerpt_is_part_of_what_the_command_prints(doc, line, comman
             continue
         assert shown in got[at:], f"{doc}:{line}: `{command}` does not print, here or later:\n{shown}"
         at = got.index(shown, at) + 1
+
+
+@pytest.mark.parametrize(("doc", "line", "path", "shown"), FILES, ids=[f"{b[0]}:{b[1]}" for b in FILES])
+def test_documented_file_is_the_shipped_one(doc, line, path, shown):
+    shipped = (ROOT / path).read_text(encoding="utf-8")
+    assert shown.strip("\n") == shipped.strip("\n"), f"{doc}:{line}: the block is not {path} as shipped"
 
 
 def test_the_shipped_calibrated_scenario_is_what_calibrate_writes():
