@@ -9,7 +9,8 @@ A page that shows only part of a long output (a few rows of a CSV, one figure of
 the part in a ```text or ```json block right after the comment `<!-- excerpt of: flexsim ... -->`;
 each of its lines must then be a line of what that command writes (its notes on standard error,
 then standard output), in the same order; a line `...` stands for lines left out. A block right
-after `<!-- file: docs/examples/NAME -->` shows that shipped file, whole and as it is.
+after `<!-- file: PATH -->` shows that shipped file (under docs/examples/ or scenarios/) whole
+and as it is; after `<!-- start of: PATH -->`, its first lines.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = re.compile(r"\(\d+(\.\d+)? s\)")
 EXCERPT = re.compile(r"^<!-- excerpt of: (flexsim .+?) -->$")
-FILE = re.compile(r"^<!-- file: (docs/examples/\S+) -->$")
+FILE = re.compile(r"^<!-- file: ((?:docs/examples|scenarios)/\S+) -->$")
+START = re.compile(r"^<!-- start of: ((?:docs/examples|scenarios)/\S+) -->$")
 
 
 def docs() -> list[tuple[str, list[str]]]:
@@ -110,6 +112,7 @@ def shows(command: str) -> str:
 BLOCKS = console_blocks()
 EXCERPTS = marked_blocks(EXCERPT)
 FILES = marked_blocks(FILE)
+STARTS = marked_blocks(START)
 
 
 def test_the_docs_have_commands_to_check():
@@ -142,6 +145,13 @@ def test_documented_excerpt_is_part_of_what_the_command_prints(doc, line, comman
 def test_documented_file_is_the_shipped_one(doc, line, path, shown):
     shipped = (ROOT / path).read_text(encoding="utf-8")
     assert shown.strip("\n") == shipped.strip("\n"), f"{doc}:{line}: the block is not {path} as shipped"
+
+
+@pytest.mark.parametrize(("doc", "line", "path", "shown"), STARTS, ids=[f"{b[0]}:{b[1]}" for b in STARTS])
+def test_documented_file_start_is_that_of_the_shipped_one(doc, line, path, shown):
+    lines = shown.strip("\n").splitlines()
+    shipped = (ROOT / path).read_text(encoding="utf-8").splitlines()
+    assert lines == shipped[: len(lines)], f"{doc}:{line}: the block is not the start of {path}"
 
 
 def test_the_shipped_calibrated_scenario_is_what_calibrate_writes():
