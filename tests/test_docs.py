@@ -15,12 +15,12 @@ and as it is; after `<!-- start of: PATH -->`, its first lines.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shlex
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,15 +86,39 @@ def normal(text: str) -> str:
     return "\n".join(SECONDS.sub("(N s)", line).rstrip() for line in text.strip("\n").splitlines())
 
 
-@functools.cache
-def run(command: str) -> subprocess.CompletedProcess:
-    """Run `command` once from the repository root, as the docs' reader would (80 columns)."""
+def _run(command: str) -> subprocess.CompletedProcess:
+    """Run `command` from the repository root, as the docs' reader would (80 columns)."""
     words = shlex.split(command)
     assert words[0] == "flexsim"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
     return subprocess.run(
         [sys.executable, "-m", "flexsim", *words[1:]], cwd=ROOT, capture_output=True, text=True, env=env
     )
+
+
+# The docs' commands are independent of each other (each writes, if anything, its own file), so
+# they run side by side, one per core, and each command only once however many blocks show it.
+POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+RUNS: dict[str, Future] = {}
+
+
+def start(command: str) -> Future:
+    if command not in RUNS:
+        RUNS[command] = POOL.submit(_run, command)
+    return RUNS[command]
+
+
+def run(command: str) -> subprocess.CompletedProcess:
+    return start(command).result()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _start_the_selected_commands(request):
+    """Start the commands of every selected test at once, so that they share the cores."""
+    for item in request.session.items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if getattr(item, "module", None) is request.module and params and "command" in params:
+            start(params["command"])
 
 
 def prints(command: str) -> str:
