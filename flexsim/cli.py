@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -17,9 +17,12 @@ from flexsim.scenario import limits
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
+    from flexsim.history.calibrate import Calibration
+    from flexsim.history.tokenflex import TokenFlexCalibration
     from flexsim.output.files import Kind
 
-    Output = tuple[str, str | bytes, Kind]  # (path, content, kind) of one output file
+    # (path, content, kind) of one output file; content may come as a stream of text pieces
+    Output = tuple[str, str | bytes | Iterable[str], Kind]
 
 
 def _whole(least: int, words: str, most: int | None = None):
@@ -597,6 +600,8 @@ def cmd_run(args) -> int:
     from flexsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
+    backtest = scenario.provenance.get("backtest")
+    history = backtest if isinstance(backtest, dict) else None  # how it did on its history
     report = [(os.path.join(args.report, "report.html"), _kind("report"))] if args.report else []
     outs = [
         (args.json, _kind("run-json")),
@@ -646,10 +651,10 @@ def cmd_run(args) -> int:
 
         data["words"] = report_words(results, recommendation)
         data["pack_words"] = pack_words(results)
-        if scenario.provenance.get("backtest"):
+        if history is not None:
             from flexsim.history.scoring import provenance_line
 
-            data["history_line"] = provenance_line(scenario.provenance["backtest"])
+            data["history_line"] = provenance_line(history)
         if args.daily_csv:
             outputs.append((args.daily_csv, daily_csv_text(data["daily"], args.raw_csv), _kind("daily-csv")))
         if args.report:
@@ -666,11 +671,11 @@ def cmd_run(args) -> int:
         )
     else:
         text = summary_text(results, recommendation)
-    if text and scenario.provenance.get("backtest"):
+    if text and history is not None:
         from flexsim.history.scoring import provenance_line
         from flexsim.output.layout import fold
 
-        text += "\n" + "\n".join(fold([provenance_line(scenario.provenance["backtest"])])) + "\n"
+        text += "\n" + "\n".join(fold([provenance_line(history)])) + "\n"
     return _deliver(args, outputs, text, folder=args.report)
 
 
@@ -838,7 +843,8 @@ def cmd_calibrate(args) -> int:
         from flexsim.history.tokenflex import calibrate_tokenflex
 
         flex = calibrate_tokenflex(usage, args.packs, args.start, args.end, name=args.name)
-        result, text = flex, flex.text
+        result: Calibration | TokenFlexCalibration = flex
+        text = flex.text
     else:
         calibration = calibrate(usage, args.packs, args.start, args.end, name=args.name)
         result, text = calibration, scenario_yaml(calibration)
@@ -949,7 +955,7 @@ def cmd_synth_export(args) -> int:
         days = [r["day"] for r in syn.records]
     if args.style == "camel" and len(scenario.pools) > 1:
         _notes([f"the camel style has no team column: the {len(scenario.pools)} pools come out as one"])
-    span = f", {str(min(days))[:10]} to {str(max(days))[:10]}" if days else ""
+    span = f", {min(map(str, days))[:10]} to {max(map(str, days))[:10]}" if days else ""
     text = (
         f"{args.output}: {len(days):,} rows ({STYLE_WORDS[args.style]} column names), "
         f"{syn.people} people{span}, {syn.tokens:,} tokens: run {args.run} of seed {seed} of "

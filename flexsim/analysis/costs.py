@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -28,14 +28,14 @@ def total_cost(spend: np.ndarray, blocked_days: np.ndarray, blocked_day: float) 
     return spend + blocked_day * blocked_days
 
 
-def run_total_costs(records: Sequence[RunRecord], blocked_day: float) -> np.ndarray:
+def run_total_costs(records: Iterable[RunRecord], blocked_day: float) -> np.ndarray:
     """Total cost per run over every pool."""
     spend = np.array([r.spend.sum() for r in records], dtype=np.float64)
     blocked = np.array([r.counters[:, _BLOCKED].sum() for r in records], dtype=np.float64)
     return total_cost(spend, blocked, blocked_day)
 
 
-def yearly_use_cost(records: Sequence[RunRecord], scenario: Scenario) -> np.ndarray:
+def yearly_use_cost(records: Iterable[RunRecord], scenario: Scenario) -> np.ndarray:
     """Yearly use cost per run over every pool."""
     used = np.array([r.counters[:, _CONSUMED].sum() for r in records], np.float64)
     blocked = np.array([r.counters[:, _BLOCKED].sum() for r in records], np.float64)

@@ -22,7 +22,7 @@ whose top-up expires after every other pack of the pool. Otherwise every run is 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
@@ -122,9 +122,10 @@ class Recommendation:
 _COUNTERS = {n: POOL_COUNTERS.index(n) for n in POOL_COUNTERS}
 
 
-def _pool_arrays(records: list[RunRecord], pool: int, slot: int | None = None) -> dict[str, np.ndarray]:
+def _pool_arrays(records: Iterable[RunRecord], pool: int, slot: int | None = None) -> dict[str, np.ndarray]:
     """Per-run outcomes of one pool (and the tokens drawn from lot `slot`)."""
-    c = np.array([r.counters[pool] for r in records], np.int64).reshape(len(records), -1)
+    rows = [r.counters[pool] for r in records]
+    c = np.array(rows, np.int64).reshape(len(rows), -1)
     out = {
         "ran_out": c[:, _COUNTERS["run_out_day"]] >= 0,
         "run_out_day": c[:, _COUNTERS["run_out_day"]],

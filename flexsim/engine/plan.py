@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
-from typing import cast
 
 import numpy as np
 
@@ -158,8 +157,7 @@ class Plan:
                 pool_index[lot.pool],
                 lot.tokens,
                 (lot.date - sc.start).days,
-                # In `Lot`, the field `date` hides the type of `expires` from type checkers.
-                (cast(date, lot.expires) - sc.start).days,
+                (lot.expires - sc.start).days,
                 lot.price,
             )
             for i, lot in enumerate(sc.lots)

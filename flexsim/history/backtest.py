@@ -107,7 +107,9 @@ def backtest(
         scored.append(horizon_entry(months, split, last_day, horizon, upto, by_window[:, k], before, first))
     products = {}
     seat_tokens = (
-        np.stack([r.seat_tokens for r in records]) if plan.n_seats else np.zeros((len(forecast), 0), np.int64)
+        np.stack([np.asarray(r.seat_tokens, np.int64) for r in records])
+        if plan.n_seats
+        else np.zeros((len(forecast), 0), np.int64)
     )
     for product in sorted({r.product for r in window} | set(plan.seat_product)):
         cols = [s for s, name in enumerate(plan.seat_product) if name == product]

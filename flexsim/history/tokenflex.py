@@ -78,7 +78,9 @@ def pseudo_user(pool: str, product: str) -> str:
     return f"{product} in {pool}"
 
 
-def read_tokenflex(source: str, header: Sequence[object], table: Iterator[tuple[int, list[object]]]) -> Usage:
+def read_tokenflex(
+    source: str, header: Sequence[object], table: Iterator[tuple[int, Sequence[object]]]
+) -> Usage:
     """The rows of a Token Flex export as `Usage` rows: the pool as the team, one pseudo-user
     per pool and product (`pseudo_user`)."""
     where: dict[str, int] = {}

@@ -78,7 +78,7 @@ def folds_text(source: str, data: dict, table: bool = True) -> str:
     lines = []
     if table:
         lines += [
-            folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]),
+            *folds_title(source, c["folds"], data["runs"], data["seed"], data["horizon_days"]).split("\n"),
             FOLD_HEADER,
             *(fold_line(f) for f in data["folds"]),
         ]

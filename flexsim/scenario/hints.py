@@ -70,12 +70,12 @@ def name_hint(name: str, known: list[str], option: str) -> str:
     """A name given on the command line that is not known: another case, or a name cut at a space."""
     for k in known:
         if k.casefold() == name.casefold():
-            return f"; did you mean {k!r}? (names are case-sensitive)"
+            return f" (did you mean {k!r}? names are case-sensitive)"
     cut = [k for k in known if k.startswith(name + " ")]
     if cut:
-        return f"; a name with a space must be quoted: {option} {cut[0]!r}"
+        return f" (a name with a space must be quoted: {option} {cut[0]!r})"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def split_argument_hint(argv: list[str], extra: list[str]) -> str:
