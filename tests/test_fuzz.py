@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from flexsim import ScenarioError, parse_scenario, simulate
 from flexsim.engine.records import POOL_COUNTERS
 from flexsim.history.calibrate import CalibrationError, calibrate
+from flexsim.history.calibrate_yaml import scenario_yaml
 from flexsim.history.usage_export import read_usage
 
 EXAMPLES = Path(__file__).parent.parent / "flexsim" / "examples"
@@ -177,7 +178,7 @@ def judge_export(text: str, tmp: Path) -> None:
     except (ScenarioError, CalibrationError) as exc:
         assert "\n" not in str(exc), str(exc)
         return
-    judge(fitted.text, "fitted.yaml")
+    judge(scenario_yaml(fitted), "fitted.yaml")
 
 
 @SMALL
