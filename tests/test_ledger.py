@@ -483,3 +483,27 @@ def test_receive_keeps_conservation_with_deep_copies():
     with pytest.raises(AssertionError):
         broken.check_conservation()
     ledger.check_conservation()
+
+
+def _checked_ledger() -> PoolLedger:
+    """A pool holding two packs, one of them emptied by charges: in balance."""
+    ledger = PoolLedger(Threshold(percent=Fraction(0)))
+    ledger.receive(Pack(0, 20, 0, 400, 20), 0)
+    ledger.receive(Pack(1, 30, 0, 500, 30), 0)
+    assert ledger.charge(20, 10)
+    ledger.packs = list(ledger.all_packs)  # the emptied pack still listed, at 0: still sound
+    ledger.check_conservation()
+    return ledger
+
+
+def test_the_conservation_check_names_a_token_gone_missing():
+    """The tests' oracle itself: it passes a sound ledger (an empty pack included) and fails,
+    with its message, one where a token vanished or a count went negative."""
+    lost = _checked_ledger()
+    lost.packs[1].remaining -= 1
+    with pytest.raises(AssertionError, match="ledger out of balance: bought 50 != consumed 20"):
+        lost.check_conservation()
+    negative = _checked_ledger()
+    negative.packs[0].remaining, negative.packs[1].remaining = -1, 31  # held 30 = balance 30
+    with pytest.raises(AssertionError, match="^negative balance$"):
+        negative.check_conservation()

@@ -198,9 +198,9 @@ class PoolLedger:
                 if self.on_order is not None:
                     self.on_order(self.outstanding)
                 return
+            # No alert check here: the alert was checked just before, and a top-up raises the
+            # balance by its size and the level by at most that (a share <= 100% of it).
             self._add_topup(day)
-            if self.alert_day is None and self.balance < self.alert_level:
-                self.alert_day = day
 
     def check_conservation(self) -> None:
         """Raise if a token went missing (used by tests after every event)."""
