@@ -419,20 +419,25 @@ def recommend(cands: list[Candidate], objective: str, max_run_out: float) -> Rec
         )
         for j in neighbours
     )
-    return Recommended(cands[best].summary(), meets, compared, tuple(flat_region(cands, best, objective)))
+    flat = flat_region(cands, best, objective, set(ok) if objective == "service" else None)
+    return Recommended(cands[best].summary(), meets, compared, tuple(flat))
 
 
-def flat_region(cands: list[Candidate], best: int, objective: str) -> list[str]:
+def flat_region(
+    cands: list[Candidate], best: int, objective: str, within: set[int] | None = None
+) -> list[str]:
     """Candidates statistically indistinguishable from the recommended one, on the same runs.
 
     For `cost`, those whose paired cost difference with it is not significant (95%); for
-    `service`, those whose paired run-out difference is not significant. A user should know
-    that a range of sizes does as well, and which.
+    `service`, those whose paired run-out difference is not significant and that are within the
+    limit too (`within`). A user should know that a range of sizes does as well, and which.
     """
     out = []
     for j, c in enumerate(cands):
         if j == best:
             out.append(c.label)
+            continue
+        if within is not None and j not in within:
             continue
         if objective == "cost":
             d = paired(cands[best].cost, c.cost)

@@ -339,9 +339,10 @@ def rare_summary(values) -> dict:
 
 
 def rare_share(values, level: float = 0.95) -> float:
-    """Upper 95% bound of the share of runs in which a figure is above 0 (exact)."""
+    """Upper 95% bound of the share of runs in which a figure is above 0: the Wilson bound, as
+    for the run-out probability, so that the two lines of a summary agree."""
     x = np.asarray(values)
-    return clopper_pearson(int((x > 0).sum()), len(x), level)[1]
+    return wilson(int((x > 0).sum()), len(x), level)[1]
 
 
 def quantile_uncertain(share_out: tuple[float, float], q: float) -> bool:

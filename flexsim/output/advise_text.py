@@ -23,7 +23,8 @@ def _people_lines(rows: list[dict]) -> list[str]:
     name on a line of its own (never cut short) with their products under it."""
     w = max([len(p["person"]) for p in rows] + [6])
     wp = max([len(p["product"]) for p in rows] + [7])
-    if 2 + w + 1 + wp + 1 + len(_FIGURES) <= WIDTH:
+    advice = max([len(p["recommendation"]) for p in rows] + [len("advice")])
+    if 2 + w + 1 + wp + 1 + len(_FIGURES) - len("advice") + advice <= WIDTH:
         head = f"  {'person':<{w}} {'product':<{wp}} {_FIGURES}"
         return [head] + [f"  {p['person']:<{w}} {p['product']:<{wp}} {_figures(p)}" for p in rows]
     wp = max(wp, len("person / product"))

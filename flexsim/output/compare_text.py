@@ -95,7 +95,9 @@ def _difference_lines(diff: dict, indent: str, run_out_title: str = "P(run out)"
             (
                 label,
                 _num(d["mean"], unit, True),
-                _ci(d["ci95"], partial(_num, unit=unit, sign=True)).replace(SAME, "none in any run"),
+                _ci(d["ci95"], partial(_num, unit=unit, sign=True)).replace(
+                    SAME, "none in any run" if d["mean"] == 0 else SAME
+                ),
                 d["significant"],
             )
         )

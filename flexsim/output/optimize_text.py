@@ -12,6 +12,12 @@ def _policy_cells(c: CandidateSummary) -> list[str]:
     return [c.reorder.below.describe(), f"{c.reorder.tokens:,}"]
 
 
+def _signed(usd: float) -> str:
+    """Whole dollars with their sign; a value that rounds to 0 is '0', never '-0' or '+0'."""
+    whole = round(usd)
+    return f"{whole:+,}" if whole else "0"
+
+
 def table_text(data: Sizing) -> str:
     """The candidates as a table that fits 80 columns (the recommended one marked *), then the
     recommendation and how it compares with its neighbours, in words."""
@@ -81,15 +87,17 @@ def table_text(data: Sizing) -> str:
     if len(flat) > 1:
         what = "expected cost" if data.objective == "cost" else "run-out probability"
         lines.append(
-            f"As good on {what} (no significant difference on the same runs): "
+            f"As good on {what} (no significant difference on the same runs"
+            + (", and within the limit" if data.objective == "service" else "")
+            + "): "
             + ("; ".join(flat) if len(flat) <= 6 else f"{flat[0]} to {flat[-1]} ({len(flat)} candidates)")
             + "."
         )
     for comp in rec.compared_with:
         d = comp.cost_difference
         verdict = "a significant difference" if d.significant else "not significant"
+        lo, hi = (_signed(v) for v in d.ci95)
         lines.append(
-            f"  vs {comp.candidate}: cost difference {d.mean:+,.0f} USD "
-            f"(95% CI {d.ci95[0]:+,.0f} to {d.ci95[1]:+,.0f}), {verdict}"
+            f"  vs {comp.candidate}: cost difference {_signed(d.mean)} USD (95% CI {lo} to {hi}), {verdict}"
         )
     return "\n".join(fold(lines)) + "\n"
