@@ -96,8 +96,8 @@ def table_text(data: Sizing) -> str:
     for comp in rec.compared_with:
         d = comp.cost_difference
         verdict = "a significant difference" if d.significant else "not significant"
-        lo, hi = (_signed(v) for v in d.ci95)
+        low, high = (_signed(v) for v in d.ci95)
         lines.append(
-            f"  vs {comp.candidate}: cost difference {_signed(d.mean)} USD (95% CI {lo} to {hi}), {verdict}"
+            f"  vs {comp.candidate}: cost difference {_signed(d.mean)} USD (95% CI {low} to {high}), {verdict}"
         )
     return "\n".join(fold(lines)) + "\n"
