@@ -98,6 +98,7 @@ def table_text(data: Sizing) -> str:
         verdict = "a significant difference" if d.significant else "not significant"
         low, high = (_signed(v) for v in d.ci95)
         lines.append(
-            f"  vs {comp.candidate}: cost difference {_signed(d.mean)} USD (95% CI {low} to {high}), {verdict}"
+            f"  vs {comp.candidate}: cost difference {_signed(d.mean)} USD "
+            f"(95% CI {low} to {high}), {verdict}"
         )
     return "\n".join(fold(lines)) + "\n"
