@@ -28,7 +28,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -587,6 +587,51 @@ class Calibration:
         return self.scenario.end
 
 
+def forecast_frame(
+    usage: Usage, start: date | None, end: date | None, history_end: date | None, notes: list[str]
+) -> tuple[date, date, date]:
+    """(start, end, history_end) of a calibration: by default the forecast starts the day after
+    the export ends and lasts a year; a gap between the two is said in a note."""
+    start = start or usage.last_day + timedelta(days=1)
+    end = end or one_year_after(start) - timedelta(days=1)
+    if end < start:
+        raise CalibrationError(f"--end {end} is before the start {start}")
+    history_end = history_end or usage.last_day
+    if (start - history_end).days > 1:
+        notes.append(
+            f"the forecast starts {start}, {(start - history_end).days - 1} days after the export "
+            "ends: usage in between is unknown (packs are replayed up to the export's end only)"
+        )
+    return start, end, history_end
+
+
+def calibration_packs(
+    packs_path: str | None,
+    pools: list[str],
+    usage: Usage,
+    start: date,
+    end: date,
+    notes: list[str],
+    assumed: Callable[[], list[PackLine]],
+    per: str,
+) -> list[PackLine]:
+    """The packs of `--packs`, replayed against the export up to `start`, or one assumed pack
+    `per` team or token pool (said in a note)."""
+    if packs_path is not None:
+        packs = read_packs(packs_path, pools, start, end, notes)
+        replay_packs(packs, usage, start, notes)
+        return packs
+    notes.append(
+        f"no --packs file: the scenario holds one assumed pack per {per}, sized to the expected "
+        "demand. Replace it with your real packs"
+    )
+    return assumed()
+
+
+def default_name(usage: Usage) -> str:
+    return f"Calibrated from {storable(os.path.basename(usage.source))}"
+
+
 def calibrate(
     usage: Usage,
     packs_path: str | None = None,
@@ -599,28 +644,14 @@ def calibrate(
 ) -> Calibration:
     """Fit `usage` into a scenario (`flexsim.history.calibrate_yaml` writes it as YAML). `start`
     defaults to the day after the last usage date, `end` to one year after `start` less a day."""
-    start = start or usage.last_day + timedelta(days=1)
-    end = end or one_year_after(start) - timedelta(days=1)
-    if end < start:
-        raise CalibrationError(f"--end {end} is before the start {start}")
-    history_end = history_end or usage.last_day
+    frame_notes: list[str] = []
+    start, end, history_end = forecast_frame(usage, start, end, history_end, frame_notes)
     result = fit(usage, history_end, start)
-    notes = result.notes
-    if (start - history_end).days > 1:
-        notes.append(
-            f"the forecast starts {start}, {(start - history_end).days - 1} days after the export "
-            "ends: usage in between is unknown (packs are replayed up to the export's end only)"
-        )
-    if packs_path is not None:
-        packs = read_packs(packs_path, result.pools, start, end, notes)
-        replay_packs(packs, usage, start, notes)
-    else:
-        packs = assumed_packs(result, start, end)
-        notes.append(
-            "no --packs file: the scenario holds one assumed pack per team, sized to the expected "
-            "demand. Replace it with your real packs"
-        )
-    name = name or f"Calibrated from {storable(os.path.basename(usage.source))}"
+    notes = result.notes + frame_notes
+    packs = calibration_packs(
+        packs_path, result.pools, usage, start, end, notes, lambda: assumed_packs(result, start, end), "team"
+    )
+    name = name or default_name(usage)
     scenario = _scenario(result, packs, start, end, name, runs, seed, f"<calibrated from {usage.source}>")
     return Calibration(scenario, result, packs, usage, packs_path, notes)
 

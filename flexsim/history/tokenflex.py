@@ -22,7 +22,6 @@ tokens). Without users, the demand is fitted per pool and product, in today's sc
 from __future__ import annotations
 
 import math
-import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import numpy as np
 from flexsim import __version__
 from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import CalibrationError
-from flexsim.history.calibrate import PackLine, read_packs, replay_packs
+from flexsim.history.calibrate import PackLine, calibration_packs, default_name, forecast_frame
 from flexsim.history.calibrate_yaml import yaml_comment, yaml_name, yaml_number
 from flexsim.history.usage_export import (
     Dates,
@@ -412,23 +411,14 @@ def calibrate_tokenflex(
 ) -> TokenFlexCalibration:
     """Fit a Token Flex export and write the scenario YAML (as `calibrate` does for the other
     exports)."""
-    start = start or usage.last_day + timedelta(days=1)
-    end = end or one_year_after(start) - timedelta(days=1)
-    if end < start:
-        raise CalibrationError(f"--end {end} is before the start {start}")
-    history_end = history_end or usage.last_day
+    frame_notes: list[str] = []
+    start, end, history_end = forecast_frame(usage, start, end, history_end, frame_notes)
     fit = fit_tokenflex(usage, history_end, start, end)
-    notes = fit.notes
-    if packs_path is not None:
-        packs = read_packs(packs_path, fit.pools, start, end, notes)
-        replay_packs(packs, usage, start, notes)
-    else:
-        packs = _assumed_packs(fit, start, end)
-        notes.append(
-            "no --packs file: the scenario holds one assumed pack per token pool, sized to the "
-            "expected demand. Replace it with your real packs"
-        )
-    name = name or f"Calibrated from {os.path.basename(usage.source)}"
+    notes = fit.notes + frame_notes
+    packs = calibration_packs(
+        packs_path, fit.pools, usage, start, end, notes, lambda: _assumed_packs(fit, start, end), "token pool"
+    )
+    name = name or default_name(usage)
     text = _render(fit, packs, usage, start, end, name, runs, seed, packs_path)
     from flexsim.scenario.loader import parse_scenario
 
