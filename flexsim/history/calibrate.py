@@ -538,24 +538,27 @@ def assumed_packs(fit: Fit, start: date, end: date) -> list[PackLine]:
             if p.pool == pool
             for u in p.uses
         )
-        tokens = max(100, math.ceil(demand / 100) * 100)
-        packs.append(
-            PackLine(
-                f"assumed {pool}" if len(fit.pools) > 1 else "assumed bundle",
-                start,
-                tokens,
-                None,
-                one_year_after(start),
-                pool,
-                0,
-                comment=(
-                    f"ASSUMPTION (no packs file given): sized to the expected demand, "
-                    f"about {demand:,.0f} tokens from {start} to {end}, rounded up. "
-                    "Replace it with your real packs"
-                ),
-            )
-        )
+        packs.append(assumed_pack(pool, len(fit.pools), demand, start, end))
     return packs
+
+
+def assumed_pack(pool: str, pools: int, demand: float, start: date, end: date) -> PackLine:
+    """The pack assumed for a pool without a packs file: the expected demand rounded up to
+    hundreds, bought at `start` for a year, with a comment that says it is an assumption."""
+    return PackLine(
+        f"assumed {pool}" if pools > 1 else "assumed bundle",
+        start,
+        max(100, math.ceil(demand / 100) * 100),
+        None,
+        one_year_after(start),
+        pool,
+        0,
+        comment=(
+            f"ASSUMPTION (no packs file given): sized to the expected demand, "
+            f"about {demand:,.0f} tokens from {start} to {end}, rounded up. "
+            "Replace it with your real packs"
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import numpy as np
 from flexsim import __version__
 from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import CalibrationError
-from flexsim.history.calibrate import PackLine, calibration_packs, default_name, forecast_frame
+from flexsim.history.calibrate import PackLine, assumed_pack, calibration_packs, default_name, forecast_frame
 from flexsim.history.calibrate_yaml import yaml_comment, yaml_name, yaml_number
 from flexsim.history.usage_export import (
     Dates,
@@ -347,22 +347,7 @@ def _assumed_packs(fit: TokenFlexFit, start: date, end: date) -> list[PackLine]:
             if d.pool == pool:
                 on = ~day_kind if (d.weekdays_only or not fit.seven_days) else np.ones(n, bool)
                 demand += fit.rates[d.product] * d.count * d.chance * float(s[on].sum())
-        tokens = max(100, math.ceil(demand / 100) * 100)
-        packs.append(
-            PackLine(
-                f"assumed {pool}" if len(fit.pools) > 1 else "assumed bundle",
-                start,
-                tokens,
-                None,
-                one_year_after(start),
-                pool,
-                0,
-                comment=(
-                    f"ASSUMPTION (no packs file given): sized to the expected demand, about "
-                    f"{demand:,.0f} tokens from {start} to {end}, rounded up. Replace it with your real packs"
-                ),
-            )
-        )
+        packs.append(assumed_pack(pool, len(fit.pools), demand, start, end))
     return packs
 
 
