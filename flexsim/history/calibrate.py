@@ -569,8 +569,22 @@ def _people(n: int) -> str:
     return "1 person has" if n == 1 else f"{n} people have"
 
 
+class ForecastDates:
+    """The forecast window of a calibration, read from its scenario (for both calibrations)."""
+
+    scenario: Scenario
+
+    @property
+    def start(self) -> date:
+        return self.scenario.start
+
+    @property
+    def end(self) -> date:
+        return self.scenario.end
+
+
 @dataclass
-class Calibration:
+class Calibration(ForecastDates):
     """The calibrated scenario, what the fit found out, and what it rests on (the evidence that
     `flexsim.history.calibrate_yaml` writes beside each number)."""
 
@@ -580,14 +594,6 @@ class Calibration:
     usage: Usage  # the history the fit read
     packs_path: str | None
     notes: list[str]
-
-    @property
-    def start(self) -> date:
-        return self.scenario.start
-
-    @property
-    def end(self) -> date:
-        return self.scenario.end
 
 
 def forecast_frame(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from collections.abc import Sequence
 from datetime import timedelta
 
 import yaml
@@ -113,11 +114,7 @@ def scenario_yaml(calibration: Calibration) -> str:
                 f"{{days_used: {use.history.days_used}, workdays: {use.history.workdays}}}}}"
             )
     add("")
-    out.extend(yaml_comment(f"Seasonality {fit.season_comment}."))
-    if fit.seasonality:
-        months = [f"{m}: {f:.2f}" for m, f in zip(MONTHS, sc.seasonality, strict=True)]
-        add("seasonality: {" + ", ".join(months[:6]) + ",")
-        add("              " + ", ".join(months[6:]) + "}")
+    out.extend(seasonality_lines(fit.season_comment, sc.seasonality if fit.seasonality else None))
     add("")
     out.extend(_subscriptions_block(sc.subscriptions))
     add("simulation:")
@@ -137,6 +134,19 @@ def _subscriptions_block(prices: dict[str, float]) -> list[str]:
         *(f"  {yaml_name(product)}: {_price(price)}" for product, price in prices.items()),
         "",
     ]
+
+
+def seasonality_lines(comment: str, factors: Sequence[float] | None) -> list[str]:
+    """The `seasonality:` key of a calibrated scenario, after the comment on how it was fitted
+    (only the comment when no factors were fitted)."""
+    out = yaml_comment(f"Seasonality {comment}.")
+    if factors:
+        months = [f"{m}: {f:.2f}" for m, f in zip(MONTHS, factors, strict=True)]
+        out += [
+            "seasonality: {" + ", ".join(months[:6]) + ",",
+            "              " + ", ".join(months[6:]) + "}",
+        ]
+    return out
 
 
 def yaml_comment(text: str, indent: str = "") -> list[str]:

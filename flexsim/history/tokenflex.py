@@ -32,8 +32,15 @@ import numpy as np
 from flexsim import __version__
 from flexsim.defaults import DEFAULT_POOL
 from flexsim.errors import CalibrationError
-from flexsim.history.calibrate import PackLine, assumed_pack, calibration_packs, default_name, forecast_frame
-from flexsim.history.calibrate_yaml import yaml_comment, yaml_name, yaml_number
+from flexsim.history.calibrate import (
+    ForecastDates,
+    PackLine,
+    assumed_pack,
+    calibration_packs,
+    default_name,
+    forecast_frame,
+)
+from flexsim.history.calibrate_yaml import seasonality_lines, yaml_comment, yaml_name, yaml_number
 from flexsim.history.usage_export import (
     Dates,
     Usage,
@@ -365,7 +372,7 @@ def _weekends(start: date, end: date) -> list[tuple[date, date]]:
 
 
 @dataclass
-class TokenFlexCalibration:
+class TokenFlexCalibration(ForecastDates):
     """The scenario fitted on a Token Flex export: its YAML text (with the evidence in comments),
     the same as a Scenario object, and what the fit found out."""
 
@@ -374,14 +381,6 @@ class TokenFlexCalibration:
     fit: TokenFlexFit
     packs: list[PackLine]
     notes: list[str]
-
-    @property
-    def start(self) -> date:
-        return self.scenario.start
-
-    @property
-    def end(self) -> date:
-        return self.scenario.end
 
 
 def calibrate_tokenflex(
@@ -485,11 +484,7 @@ def _render(
             f"    products: {{{yaml_name(d.product)}: {{days_per_week: {yaml_number(d.chance * workdays)}}}}}"
         )
     add("")
-    out.extend(yaml_comment(f"Seasonality {fit.season_comment}."))
-    if fit.seasonality:
-        months = [f"{m}: {f:.2f}" for m, f in zip(MONTHS, fit.seasonality, strict=True)]
-        add("seasonality: {" + ", ".join(months[:6]) + ",")
-        add("              " + ", ".join(months[6:]) + "}")
+    out.extend(seasonality_lines(fit.season_comment, fit.seasonality))
     weekday_groups = [yaml_name(d.group) for d in fit.demands if d.weekdays_only]
     if fit.seven_days and weekday_groups:
         add("")
