@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
 
 from flexsim.scenario.model import Threshold
 
 DAY = 86_400
+
+
+Day = TypeVar("Day", int, date)
+
+
+def draw_order(ends: Day, tokens: int, bought: Day, listed: int) -> tuple[Day, int, Day, int]:
+    """The one order in which a pool draws its packs: earliest end date first, then the smallest
+    pack, then the earliest purchase, then the order they were listed (days or dates alike)."""
+    return (ends, tokens, bought, listed)
 
 
 @dataclass
@@ -29,8 +40,8 @@ class Pack:
     expired: int = 0
 
     def draw_key(self) -> tuple[int, int, int, int]:
-        """Earliest end date first, then the smallest pack, then the earliest purchase."""
-        return (self.expires_day, self.tokens, self.date_day, self.slot)
+        """Where this pack comes in the draw order (see `draw_order`)."""
+        return draw_order(self.expires_day, self.tokens, self.date_day, self.slot)
 
 
 @dataclass(frozen=True)

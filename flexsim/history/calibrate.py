@@ -35,6 +35,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from flexsim.defaults import DEFAULT_POOL
+from flexsim.engine.ledger import draw_order
 from flexsim.errors import CalibrationError, UsageFileError
 from flexsim.history.usage_export import Dates, Usage, read_table, whole_tokens
 from flexsim.scenario import limits
@@ -482,7 +483,7 @@ def replay_packs(packs: list[PackLine], usage: Usage, start: date, notes: list[s
     for pool in sorted({p.pool for p in packs}):
         held = sorted(
             (p for p in packs if p.pool == pool and p.date < start),
-            key=lambda p: (p.expires, p.tokens, p.date, p.row),
+            key=lambda p: draw_order(p.expires, p.tokens, p.date, p.row),
         )
         left = {id(p): p.tokens for p in held}
         uncovered = 0
